@@ -1,0 +1,377 @@
+#!/usr/bin/env python3
+"""minivmm end-to-end tests: real Linux guests (L2) booted by minivmm inside a nested KVM machine.
+
+The host's /dev/kvm is PVM and cannot boot upstream Linux (see /work/shared/ENVIRONMENT.md), so
+this driver builds (or reuses from ${MINIVMM_CACHE:-~/.cache/minivmm}) the guest kernel
+(guest-kernel-config/build.sh), the guest initramfs (guest/build_initramfs.sh) and the L1 machine
+(l1/build_l1.sh: Debian kernel + kvm_amd in QEMU TCG with -cpu EPYC,+svm), then boots L1 ONCE and
+runs every selected scenario in it, sequentially, each as a shell snippet with its own timeout.
+Each scenario's output is delimited on L1's console by `E2E-BEGIN <name>` and
+`E2E-END <name> rc=<rc>`; the guest prints `MINIVMM-E2E key=value` markers (guest/init).
+
+The L2 VMM is minivmm (`--vmm minivmm`, binary from `--minivmm PATH`) or, as a reference that
+proves the harness, guest kernel and initramfs, QEMU microvm (`--vmm qemu`).
+
+Usage:  tests/e2e/e2e_test.py [--vmm minivmm|qemu] [--minivmm build/minivmm] [--only NAME]...
+                              [--timeout 900] [--keep-log PATH]
+Prints `e2e: PASS <name>` / `e2e: FAIL <name>: <reason>` per scenario, then `N passed, M failed`;
+exits non-zero on any failure or timeout. Python standard library only.
+
+Adding a scenario: append a Scenario to SCENARIOS below: a name, a function returning the shell
+snippet run inside L1 (use l2_command() to start the L2 VMM with the right flags for both VMMs),
+and a check function that raises Fail with a message quoting the log lines. Payload files the
+snippet needs go in /payload (see build_payload_args()).
+"""
+import argparse
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+import run_l1  # noqa: E402
+
+CACHE = os.environ.get("MINIVMM_CACHE", os.path.expanduser("~/.cache/minivmm"))
+GUEST_INITRD = "/payload/guest.cpio.gz"
+VMLINUX = "/payload/vmlinux"
+BZIMAGE = "/payload/bzImage"
+BASE_CMDLINE = "console=ttyS0 reboot=k panic=-1"
+
+
+class Fail(Exception):
+    """A scenario assertion failed; the message says why and quotes log lines."""
+
+
+# ---------------------------------------------------------------------------------------------
+# L2 VMM command lines
+# ---------------------------------------------------------------------------------------------
+def l2_command(vmm, kernel, memory=256, vcpus=None, cmdline=BASE_CMDLINE, initrd=GUEST_INITRD,
+               extra_minivmm=(), extra_qemu=()):
+    """Shell command (string) starting the L2 guest with `vmm` ('minivmm' or 'qemu') in L1.
+
+    vcpus=None leaves minivmm at its default (1). extra_* are appended as-is (for disks, net...).
+    stdin is /dev/null so the VMM never touches L1's console input.
+    """
+    if vmm == "minivmm":
+        argv = ["/payload/minivmm", "run", "--kernel", kernel, "--initrd", initrd,
+                "--memory", str(memory)]
+        if vcpus is not None:
+            argv += ["--vcpus", str(vcpus)]
+        argv += ["--console", "stdio", "--cmdline", cmdline, *extra_minivmm]
+    elif vmm == "qemu":
+        argv = ["/payload/qemu-system-x86_64", "-L", "/payload/qemu-roms",
+                "-M", "microvm,x-option-roms=off,rtc=off,isa-serial=on", "-enable-kvm",
+                "-cpu", "host", "-m", str(memory), "-smp", str(vcpus or 1), "-nodefaults",
+                "-no-user-config", "-nographic", "-serial", "stdio", "-no-reboot",
+                # microvm has no i8042 of its own: add one so `reboot=k` resets (and -no-reboot
+                # exits) as with minivmm; without it the kernel spins for minutes in kb_wait().
+                "-device", "i8042",
+                "-kernel", kernel, "-initrd", initrd, "-append", cmdline, *extra_qemu]
+    else:
+        raise ValueError(f"unknown vmm {vmm}")
+    return " ".join(shlex.quote(a) for a in argv) + " </dev/null"
+
+
+# ---------------------------------------------------------------------------------------------
+# Scenario results and assertion helpers
+# ---------------------------------------------------------------------------------------------
+class ScenarioRun:
+    """Output of one scenario in the L1 log."""
+
+    def __init__(self, name):
+        self.name = name
+        self.lines = []        # console lines between E2E-BEGIN and E2E-END
+        self.rc = None         # exit code from E2E-END (None: never ended)
+        self.began = False
+        self.t_begin = None
+        self.t_end = None
+        self.markers = {}      # MINIVMM-E2E key -> value ("" for bare markers like init-started)
+
+    @property
+    def duration(self):
+        if self.t_begin is None or self.t_end is None:
+            return None
+        return self.t_end - self.t_begin
+
+    def tail(self, n=12):
+        shown = self.lines[-n:]
+        if not shown:
+            return "    (no output)"
+        return "\n".join("    | " + line for line in shown)
+
+    def marker_lines(self):
+        return [line for line in self.lines if "MINIVMM-E2E" in line]
+
+    def quote_markers(self):
+        shown = self.marker_lines()
+        return "\n".join("    | " + line for line in shown) if shown else "    (no MINIVMM-E2E lines)"
+
+
+_MARKER = re.compile(r"MINIVMM-E2E ([A-Za-z0-9_.:-]+)(?:=(.*))?$")
+
+
+def parse_scenarios(lines, names):
+    """Splits (t, line) pairs from L1's console into ScenarioRun objects by name."""
+    runs = {n: ScenarioRun(n) for n in names}
+    current = None
+    for t, line in lines:
+        m = re.search(r"E2E-BEGIN (\S+)", line)
+        if m and m.group(1) in runs:
+            current = runs[m.group(1)]
+            current.began, current.t_begin = True, t
+            continue
+        m = re.search(r"E2E-END (\S+) rc=(-?\d+)", line)
+        if m and m.group(1) in runs:
+            run = runs[m.group(1)]
+            run.rc, run.t_end = int(m.group(2)), t
+            current = None
+            continue
+        if current is not None:
+            current.lines.append(line)
+            mm = _MARKER.search(line)
+            if mm:
+                current.markers.setdefault(mm.group(1), mm.group(2) if mm.group(2) is not None else "")
+    return runs
+
+
+def expect_marker(run, key):
+    if key not in run.markers:
+        raise Fail(f"no 'MINIVMM-E2E {key}' marker; last output lines:\n{run.tail()}")
+    return run.markers[key]
+
+
+def expect_rc(run, want=0, what="VMM"):
+    if run.rc != want:
+        raise Fail(f"{what} exit code {run.rc}, expected {want}; last output lines:\n{run.tail()}")
+
+
+def check_boot(run):
+    """The guest reached /init and finished it, and the guest's reboot ended the VMM with rc 0."""
+    expect_marker(run, "init-started")
+    expect_marker(run, "init-done")
+    expect_rc(run, 0, "VMM (after the guest's `reboot -f`)")
+
+
+def check_nproc(want):
+    def check(run):
+        check_boot(run)
+        got = expect_marker(run, "nproc")
+        if got != str(want):
+            raise Fail(f"guest nproc={got}, expected {want}:\n{run.quote_markers()}")
+    return check
+
+
+def check_memory_and_cmdline(mem_mib, cmdline):
+    def check(run):
+        check_boot(run)
+        got = expect_marker(run, "memtotal_kb")
+        lo, hi = int(mem_mib * 1024 * 0.8), mem_mib * 1024
+        if not got.isdigit() or not lo <= int(got) <= hi:
+            raise Fail(f"guest memtotal_kb={got}, expected {lo}..{hi} for {mem_mib} MiB:\n"
+                       f"{run.quote_markers()}")
+        seen = expect_marker(run, "cmdline")
+        if seen.strip() != cmdline:
+            raise Fail(f"guest /proc/cmdline differs from the cmdline passed\n"
+                       f"    passed: {cmdline!r}\n    seen:   {seen!r}\n{run.quote_markers()}")
+    return check
+
+
+def check_reboot(run):
+    """Explicit: init-done is printed right before `reboot -f`; the VMM must then exit 0 by itself
+    (not be killed by the scenario timeout, which reports rc=124)."""
+    expect_marker(run, "init-done")
+    if run.rc == 124:
+        raise Fail("VMM did not exit after the guest's `reboot -f` (scenario timeout); "
+                   f"last output lines:\n{run.tail()}")
+    expect_rc(run, 0, "VMM (after the guest's `reboot -f`)")
+    if "error" in run.markers:
+        raise Fail(f"guest reported an error:\n{run.quote_markers()}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Scenarios. Each: name, shell(vmm) -> snippet run in L1 (sh), check(run) raising Fail,
+# timeout (seconds, enforced inside L1).
+# ---------------------------------------------------------------------------------------------
+class Scenario:
+    def __init__(self, name, shell, check, timeout=120):
+        self.name, self.shell, self.check, self.timeout = name, shell, check, timeout
+
+
+MEM_CMDLINE = f"{BASE_CMDLINE} e2e.tag=memory e2e.token=abc123"
+
+SCENARIOS = [
+    Scenario("pvh",
+             lambda vmm: l2_command(vmm, VMLINUX, 256, cmdline=f"{BASE_CMDLINE} e2e.tag=pvh"),
+             check_boot),
+    Scenario("bzimage",
+             lambda vmm: l2_command(vmm, BZIMAGE, 256, cmdline=f"{BASE_CMDLINE} e2e.tag=bzimage"),
+             check_boot),
+    Scenario("smp2",
+             lambda vmm: l2_command(vmm, VMLINUX, 256, vcpus=2,
+                                    cmdline=f"{BASE_CMDLINE} e2e.tag=smp2"),
+             check_nproc(2)),
+    Scenario("memory",
+             lambda vmm: l2_command(vmm, VMLINUX, 300, cmdline=MEM_CMDLINE),
+             check_memory_and_cmdline(300, MEM_CMDLINE)),
+    Scenario("reboot",
+             lambda vmm: l2_command(vmm, VMLINUX, 256, cmdline=f"{BASE_CMDLINE} e2e.tag=reboot"),
+             check_reboot),
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Building the artifacts and the L1 scenario script
+# ---------------------------------------------------------------------------------------------
+def sh(cmd, what):
+    """Runs a build step; its stderr (progress) passes through; returns the last stdout line."""
+    print(f"e2e: {what}", file=sys.stderr, flush=True)
+    t0 = time.monotonic()
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
+    if p.returncode != 0:
+        raise SystemExit(f"e2e: ERROR: {what} failed (rc={p.returncode}): {' '.join(cmd)}")
+    print(f"e2e: {what}: done in {time.monotonic() - t0:.1f}s", file=sys.stderr, flush=True)
+    out = p.stdout.strip().splitlines()
+    return out[-1] if out else ""
+
+
+L1_SCRIPT_HEAD = r"""#!/bin/sh
+# Generated by tests/e2e/e2e_test.py: runs each scenario snippet (/payload/scenarios/NAME.sh) in its
+# own session with a timeout, between E2E-BEGIN/E2E-END lines. rc=124 means the timeout fired.
+run_scenario() {
+  name=$1 limit=$2
+  echo "E2E-BEGIN $name"
+  setsid sh "/payload/scenarios/$name.sh" &
+  pid=$!
+  ( sleep "$limit"; echo "E2E-TIMEOUT $name after ${limit}s"; kill -KILL -- "-$pid" "$pid" 2>/dev/null ) &
+  watchdog=$!
+  wait "$pid"
+  rc=$?
+  if ! kill -0 "$watchdog" 2>/dev/null; then rc=124; fi
+  kill "$watchdog" 2>/dev/null
+  wait "$watchdog" 2>/dev/null
+  echo "E2E-END $name rc=$rc"
+}
+"""
+
+
+def write_l1_scenarios(workdir, scenarios, vmm):
+    sdir = os.path.join(workdir, "scenarios")
+    os.makedirs(sdir, exist_ok=True)
+    files = []
+    for sc in scenarios:
+        path = os.path.join(sdir, f"{sc.name}.sh")
+        with open(path, "w") as f:
+            f.write(f"# e2e scenario {sc.name} (vmm={vmm})\nset -x\n{sc.shell(vmm)}\n")
+        files.append(f"{path}=scenarios/{sc.name}.sh")
+    script = os.path.join(workdir, "scenario.sh")
+    with open(script, "w") as f:
+        f.write(L1_SCRIPT_HEAD)
+        for sc in scenarios:
+            f.write(f"run_scenario {sc.name} {int(sc.timeout)}\n")
+    return script, files
+
+
+def build_payload_args(args, workdir, kernel_dir, guest_initrd):
+    """build_l1.sh arguments putting the L2 VMM, guest kernels and initramfs into /payload."""
+    a = ["--file", f"{kernel_dir}/vmlinux=vmlinux", "--file", f"{kernel_dir}/bzImage=bzImage",
+         "--file", f"{guest_initrd}=guest.cpio.gz"]
+    if args.vmm == "minivmm":
+        path = os.path.abspath(args.minivmm)
+        if not os.access(path, os.X_OK):
+            raise SystemExit(f"e2e: ERROR: minivmm binary {path} not found or not executable "
+                             "(build it, pass --minivmm PATH, or use --vmm qemu)")
+        a += ["--bin", f"{path}=minivmm"]
+    else:
+        qemu = subprocess.run(["sh", "-c", "command -v qemu-system-x86_64"], stdout=subprocess.PIPE,
+                              text=True).stdout.strip()
+        if not qemu:
+            raise SystemExit("e2e: ERROR: qemu-system-x86_64 not found (scripts/setup.sh)")
+        rom = os.path.join(os.path.dirname(os.path.realpath(qemu)), "..", "share", "qemu",
+                           "bios-microvm.bin")
+        a += ["--bin", f"{qemu}=qemu-system-x86_64",
+              "--file", f"{os.path.realpath(rom)}=qemu-roms/bios-microvm.bin"]
+    return a
+
+
+def main():
+    ap = argparse.ArgumentParser(description="minivmm nested end-to-end tests",
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog="scenarios: " + ", ".join(s.name for s in SCENARIOS))
+    ap.add_argument("--vmm", choices=["minivmm", "qemu"], default="minivmm")
+    ap.add_argument("--minivmm", default=os.path.join(REPO, "build", "minivmm"),
+                    help="minivmm binary (default: build/minivmm)")
+    ap.add_argument("--only", action="append", metavar="NAME",
+                    help="run only this scenario (repeatable, or comma-separated)")
+    ap.add_argument("--timeout", type=float, default=900, help="total L1 budget in seconds")
+    ap.add_argument("--keep-log", metavar="PATH", help="copy L1's serial log here")
+    ap.add_argument("--kernel-dir", help="guest kernel dir with vmlinux and bzImage "
+                    "(default: guest-kernel-config/build.sh, cached)")
+    args = ap.parse_args()
+
+    selected = SCENARIOS
+    if args.only:
+        wanted = [n for o in args.only for n in o.split(",") if n]
+        unknown = [n for n in wanted if n not in {s.name for s in SCENARIOS}]
+        if unknown:
+            raise SystemExit(f"e2e: ERROR: unknown scenario(s) {unknown}; "
+                             f"known: {[s.name for s in SCENARIOS]}")
+        selected = [s for s in SCENARIOS if s.name in wanted]
+
+    t_start = time.monotonic()
+    workdir = tempfile.mkdtemp(prefix="minivmm-e2e.")
+    kernel_dir = args.kernel_dir or sh([os.path.join(REPO, "guest-kernel-config", "build.sh")],
+                                       "guest kernel (guest-kernel-config/build.sh)")
+    guest_initrd = os.path.join(workdir, "guest.cpio.gz")
+    sh([os.path.join(HERE, "guest", "build_initramfs.sh"), guest_initrd], "guest initramfs")
+    script, files = write_l1_scenarios(workdir, selected, args.vmm)
+    l1_args = [os.path.join(HERE, "l1", "build_l1.sh"), "--out", os.path.join(workdir, "l1"),
+               "--scenario", script] + build_payload_args(args, workdir, kernel_dir, guest_initrd)
+    for f in files:
+        l1_args += ["--file", f]
+    l1_dir = sh(l1_args, "L1 kernel + initramfs (l1/build_l1.sh)")
+
+    log_path = args.keep_log or os.path.join(workdir, "l1-serial.log")
+    budget = max(args.timeout - (time.monotonic() - t_start), 30)
+    res = run_l1.boot_l1(os.path.join(l1_dir, "vmlinuz"), os.path.join(l1_dir, "l1.cpio.gz"),
+                         log_path, budget)
+
+    runs = parse_scenarios(res.lines, [s.name for s in selected])
+    passed = failed = 0
+    for sc in selected:
+        run = runs[sc.name]
+        try:
+            if res.l1_error and not run.began:
+                raise Fail(f"L1 failed before the scenario: {res.l1_error}")
+            if not run.began:
+                why = "L1 timed out" if res.timed_out else f"L1 exited rc={res.returncode}"
+                raise Fail(f"scenario never started ({why}); last L1 lines:\n" +
+                           "\n".join("    | " + t for _, t in res.lines[-12:]))
+            if run.rc is None:
+                why = "L1 timed out" if res.timed_out else "L1 ended"
+                raise Fail(f"scenario did not finish ({why}); last output lines:\n{run.tail()}")
+            sc.check(run)
+        except Fail as e:
+            failed += 1
+            print(f"e2e: FAIL {sc.name}: {e}", flush=True)
+        else:
+            passed += 1
+            print(f"e2e: PASS {sc.name} ({run.duration:.1f}s)", flush=True)
+    if res.timed_out:
+        print(f"e2e: L1 timed out after {budget:.0f}s (log {log_path})", flush=True)
+    elif res.returncode != 0:
+        print(f"e2e: L1 QEMU exited rc={res.returncode} (log {log_path})", flush=True)
+    ready = f"{res.ready_after:.1f}s" if res.ready_after is not None else "never"
+    print(f"e2e: vmm={args.vmm} L1 ready after {ready}, L1 run {res.elapsed:.1f}s, "
+          f"total {time.monotonic() - t_start:.1f}s, log {log_path}", file=sys.stderr)
+    print(f"{passed} passed, {failed} failed", flush=True)
+    bad = failed or res.timed_out or res.returncode != 0
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+// The options of `minivmm run` and their translation into a MachineConfig. Parsing of compound
+// values (--console stdio|file:PATH|none) lives here so it can be unit-tested without a VM.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include <minivmm/machine.hpp>
+
+namespace minivmm::cli {
+
+struct RunOptions {
+  std::string kernel;
+  std::string initrd;
+  std::string cmdline = "console=ttyS0 reboot=k panic=-1";
+  uint32_t vcpus = 1;
+  uint64_t memory_mib = 128;
+  std::string console = "stdio";
+  std::string log_level = "info";
+};
+
+void add_run_options(CLI::App& app, RunOptions& opts);
+
+/// Errors (invalid_config) name the option: "--console: expected stdio, none or file:PATH".
+Result<MachineConfig> to_machine_config(const RunOptions& opts);
+
+/// Parses a --console value into a ConsoleConfig.
+Result<ConsoleConfig> parse_console(const std::string& spec);
+
+}  // namespace minivmm::cli

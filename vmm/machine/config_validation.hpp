@@ -1,0 +1,15 @@
+// validate_config: every check on a MachineConfig that needs no host resource, done before
+// anything is opened or created, with errors that name the field ("vcpus: 0 is below 1").
+#pragma once
+
+#include <minivmm/machine.hpp>
+
+namespace minivmm {
+
+inline constexpr uint32_t kMaxVcpus = 254;             ///< MP table / xAPIC id limit
+inline constexpr uint64_t kMinMemoryMib = 2;           ///< smaller cannot hold boot structures
+inline constexpr uint64_t kMaxMemoryMib = 1ull << 20;  ///< 1 TiB
+
+Result<void> validate_config(const MachineConfig& config);
+
+}  // namespace minivmm

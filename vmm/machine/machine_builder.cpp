@@ -1,0 +1,101 @@
+// build_machine: the one place that knows every device and the boot flow (Firecracker's
+// builder.rs). Order: validate config, open KVM, map images, create memory and VM, load the
+// kernel, create devices, create and set up vCPUs. No thread starts here and any error leaves
+// nothing behind (RAII unwinds what was built).
+#include <spdlog/spdlog.h>
+
+#include "boot/linux_loader.hpp"
+#include "vmm/kvm/cpuid.hpp"
+#include "vmm/machine/config_validation.hpp"
+#include "vmm/machine/cpu_setup.hpp"
+#include "vmm/machine/machine_impl.hpp"
+#include "vmm/memory/x86_layout.hpp"
+#include "vmm/sys/mapped_file.hpp"
+#include "vmm/sys/process_start.hpp"
+
+namespace minivmm {
+namespace {
+
+// KVM on Intel needs a 3-page TSS region and an identity-map page below 4 GiB outside RAM; the
+// top of the MMIO gap, below the BIOS area, is what QEMU and Firecracker use.
+constexpr uint64_t kKvmTssAddr = 0xfffb'd000;
+constexpr uint64_t kKvmIdentityMapAddr = 0xfffb'c000;
+constexpr uint16_t kCom1Port = 0x3f8;
+constexpr uint32_t kCom1Gsi = 4;
+
+Result<void> map_memory(Vm& vm, const GuestMemory& memory) {
+  uint32_t slot = 0;
+  for (const auto& r : memory.regions())
+    MINIVMM_TRY_VOID(vm.set_user_memory_region(slot++, r.gpa, r.size, r.host));
+  return {};
+}
+
+Result<boot::LoadedKernel> load_kernel(Machine::Impl& m) {
+  const MachineConfig& c = m.config;
+  MINIVMM_TRY(kernel, MappedFile::open(c.kernel_path));
+  std::optional<MappedFile> initrd;
+  if (!c.initrd_path.empty()) {
+    MINIVMM_TRY(f, MappedFile::open(c.initrd_path));
+    initrd.emplace(std::move(f));
+  }
+  boot::LinuxBootConfig boot_config;
+  boot_config.kernel = kernel.bytes();
+  if (initrd) boot_config.initrd = initrd->bytes();
+  boot_config.cmdline = c.cmdline;
+  boot_config.vcpus = c.vcpus;
+  auto loaded = boot::load_linux(m.memory, boot_config);
+  if (!loaded) return tl::unexpected(with_context(loaded.error(), "kernel " + c.kernel_path));
+  return *loaded;
+}
+
+Result<void> create_legacy_devices(Machine::Impl& m) {
+  MINIVMM_TRY(irq, EventFd::create());
+  MINIVMM_TRY_VOID(m.vm.register_irqfd(irq.fd(), kCom1Gsi));
+  m.serial_irq.emplace(std::move(irq));
+  Machine::Impl* mp = &m;
+  m.serial = std::make_shared<Serial>([mp] { mp->serial_irq->signal(); },
+                                      [mp](std::span<const uint8_t> b) { mp->console.write(b); });
+  MINIVMM_TRY_VOID(m.pio_bus.insert(m.serial, kCom1Port, 8, "com1"));
+  m.i8042 = std::make_shared<I8042>(
+      [mp] { mp->stop.stop(ExitReason::guest_reset, "guest reset through the i8042"); });
+  MINIVMM_TRY_VOID(m.pio_bus.insert(m.i8042, kI8042Base, kI8042Size, "i8042"));
+  m.boot_timer =
+      std::make_shared<BootTimer>(process_start_time(), m.created_at, m.config.on_boot_timer);
+  MINIVMM_TRY_VOID(
+      m.pio_bus.insert(m.boot_timer, kBootTimerPort, kBootTimerPortSize, "boot-timer"));
+  return {};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Machine::Impl>> build_machine(const MachineConfig& config) {
+  auto created_at = std::chrono::steady_clock::now();
+  MINIVMM_TRY_VOID(validate_config(config));
+  MINIVMM_TRY(kvm, Kvm::open());
+  if (config.vcpus > kvm.max_vcpus())
+    return make_error(ErrorCode::invalid_config, "vcpus: {} exceeds this host's KVM limit {}",
+                      config.vcpus, kvm.max_vcpus());
+  MINIVMM_TRY(console, ConsoleSink::create(config.console));
+  MINIVMM_TRY(memory, GuestMemory::create(x86::ram_regions(config.memory_mib << 20)));
+  MINIVMM_TRY(vm, kvm.create_vm());
+  MINIVMM_TRY_VOID(vm.set_tss_and_identity_map(kKvmTssAddr, kKvmIdentityMapAddr));
+  MINIVMM_TRY_VOID(vm.create_irqchip_and_pit());
+  MINIVMM_TRY_VOID(map_memory(vm, memory));
+  auto m = std::make_unique<Machine::Impl>(std::move(kvm), std::move(vm), std::move(memory),
+                                           std::move(console));
+  m->config = config;
+  m->created_at = created_at;
+  MINIVMM_TRY(loaded, load_kernel(*m));
+  MINIVMM_TRY_VOID(create_legacy_devices(*m));
+  MINIVMM_TRY(supported, m->kvm.supported_cpuid());
+  VcpuContext ctx{m->pio_bus, m->mmio_bus, m->stop, m->unassigned_log};
+  for (uint32_t i = 0; i < config.vcpus; ++i) {
+    MINIVMM_TRY(vcpu, m->vm.create_vcpu(i));
+    MINIVMM_TRY_VOID(setup_vcpu_common(vcpu, normalize_cpuid(supported, i, config.vcpus)));
+    if (i == 0) MINIVMM_TRY_VOID(setup_boot_vcpu_registers(vcpu, loaded.entry));
+    m->vcpus.push_back(std::make_unique<VcpuRunner>(std::move(vcpu), ctx));
+  }
+  return m;
+}
+
+}  // namespace minivmm

@@ -1,0 +1,71 @@
+// VcpuRunner: the thread that owns one vCPU. It runs a blocking KVM_RUN loop with an explicit
+// state machine (running, paused, stopped), dispatches PIO/MMIO exits to the buses, and turns
+// terminal exits (triple fault, system events, internal errors) into a stop of the whole machine.
+// Kicks use a real-time signal plus kvm_run.immediate_exit so a kick is never lost. It does not
+// set up CPU state (cpu_setup.hpp) or own devices.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "vmm/bus/bus.hpp"
+#include "vmm/kvm/vcpu.hpp"
+#include "vmm/machine/stop_controller.hpp"
+#include "vmm/sys/rate_limit.hpp"
+
+namespace minivmm {
+
+/// What the vCPU threads share: the buses, the stop latch and the log limiter.
+struct VcpuContext {
+  const Bus& pio;
+  const Bus& mmio;
+  StopController& stop;
+  RateLimiter& unassigned_log;
+};
+
+class VcpuRunner {
+ public:
+  enum class State { running, paused, stopped };
+
+  VcpuRunner(Vcpu vcpu, VcpuContext ctx) : m_vcpu(std::move(vcpu)), m_ctx(ctx) {}
+  ~VcpuRunner();
+
+  /// Starts the thread (once).
+  void start();
+  /// Moves to paused/running; a paused vCPU sits outside KVM_RUN until resumed.
+  void pause();
+  void resume();
+  /// Moves to stopped and kicks; the thread exits. Idempotent.
+  void request_stop();
+  void join();
+  /// The OS thread id of the vCPU thread (0 before start()).
+  pid_t thread_id() const noexcept { return m_tid.load(); }
+  /// True once the thread is parked in the paused state.
+  bool parked() const noexcept { return m_parked.load(); }
+
+ private:
+  void thread_main();
+  void kick();
+  /// Handles one exit; false when the vCPU must stop.
+  bool handle_exit();
+  void handle_io();
+  void handle_mmio();
+  std::string describe_registers() const;
+  /// Blocks while paused; returns the state to act on.
+  State wait_runnable();
+
+  Vcpu m_vcpu;
+  VcpuContext m_ctx;
+  std::thread m_thread;
+  std::atomic<pid_t> m_tid{0};
+  std::atomic<bool> m_parked{false};
+  std::mutex m_mutex;
+  std::condition_variable m_cv;
+  State m_state = State::running;  // guarded by m_mutex
+};
+
+}  // namespace minivmm

@@ -1,0 +1,113 @@
+// Implementation of GuestMemory: region table validation, memfd creation, and the checked
+// accessors. All range arithmetic is done as "len <= end - gpa" so it cannot overflow.
+#include "vmm/memory/guest_memory.hpp"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+namespace minivmm {
+namespace {
+constexpr uint64_t kPage = 4096;
+}
+
+Result<GuestMemory> GuestMemory::create(std::span<const RegionSpec> specs) {
+  if (specs.empty()) return make_error(ErrorCode::invalid_config, "guest memory: no regions");
+  uint64_t total = 0;
+  uint64_t prev_end = 0;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const auto& s = specs[i];
+    if (s.size == 0 || s.gpa % kPage || s.size % kPage)
+      return make_error(ErrorCode::invalid_config,
+                        "guest memory: region {} gpa={:#x} size={:#x} is empty or not page-aligned",
+                        i, s.gpa, s.size);
+    if (s.gpa + s.size < s.gpa || (i > 0 && s.gpa < prev_end))
+      return make_error(ErrorCode::invalid_config,
+                        "guest memory: region {} gpa={:#x} size={:#x} overflows or overlaps", i,
+                        s.gpa, s.size);
+    if (total + s.size < total)
+      return make_error(ErrorCode::invalid_config, "guest memory: total size overflows");
+    total += s.size;
+    prev_end = s.gpa + s.size;
+  }
+  int fd = ::memfd_create("minivmm-guest-ram", MFD_CLOEXEC);
+  if (fd < 0) return errno_error("memfd_create guest RAM");
+  UniqueFd memfd(fd);
+  if (::ftruncate(fd, static_cast<off_t>(total)) != 0)
+    return errno_error("ftruncate guest RAM memfd size={:#x}", total);
+  MINIVMM_TRY(mapping,
+              Mapping::create(total, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0));
+  std::vector<GuestRegion> regions;
+  uint64_t offset = 0;
+  for (const auto& s : specs) {
+    regions.push_back({s.gpa, s.size, mapping.data() + offset, offset});
+    offset += s.size;
+  }
+  return GuestMemory(std::move(memfd), std::move(mapping), std::move(regions));
+}
+
+const GuestRegion* GuestMemory::find(uint64_t gpa) const noexcept {
+  for (const auto& r : m_regions)
+    if (gpa >= r.gpa && gpa - r.gpa < r.size) return &r;
+  return nullptr;
+}
+
+template <typename Fn>
+bool GuestMemory::for_each_chunk(uint64_t gpa, uint64_t len, Fn&& fn) const noexcept {
+  if (!contains(gpa, len)) return false;
+  uint64_t done = 0;
+  while (done < len) {
+    const GuestRegion* r = find(gpa + done);
+    uint64_t off = gpa + done - r->gpa;
+    uint64_t n = std::min(len - done, r->size - off);
+    fn(r->host + off, done, n);
+    done += n;
+  }
+  return true;
+}
+
+bool GuestMemory::contains(uint64_t gpa, uint64_t len) const noexcept {
+  uint64_t cur = gpa;
+  uint64_t left = len;
+  for (;;) {
+    const GuestRegion* r = find(cur);
+    if (r == nullptr) {
+      // A zero-length range may sit exactly at the end of a region.
+      if (left != 0) return false;
+      return std::any_of(m_regions.begin(), m_regions.end(),
+                         [&](const GuestRegion& x) { return x.end() == cur; });
+    }
+    uint64_t avail = r->end() - cur;
+    if (left <= avail) return true;
+    left -= avail;
+    cur = r->end();  // continues only if the next region starts exactly here
+  }
+}
+
+std::optional<std::span<uint8_t>> GuestMemory::slice(uint64_t gpa, uint64_t len) const noexcept {
+  const GuestRegion* r = find(gpa);
+  if (r == nullptr) return std::nullopt;
+  uint64_t off = gpa - r->gpa;
+  if (len > r->size - off) return std::nullopt;
+  return std::span<uint8_t>(r->host + off, len);
+}
+
+bool GuestMemory::read(uint64_t gpa, std::span<uint8_t> out) const noexcept {
+  return for_each_chunk(gpa, out.size(), [&](uint8_t* host, uint64_t done, uint64_t n) {
+    std::memcpy(out.data() + done, host, n);
+  });
+}
+
+bool GuestMemory::write(uint64_t gpa, std::span<const uint8_t> in) const noexcept {
+  return for_each_chunk(gpa, in.size(), [&](uint8_t* host, uint64_t done, uint64_t n) {
+    std::memcpy(host, in.data() + done, n);
+  });
+}
+
+bool GuestMemory::fill_zero(uint64_t gpa, uint64_t len) const noexcept {
+  return for_each_chunk(gpa, len,
+                        [](uint8_t* host, uint64_t, uint64_t n) { std::memset(host, 0, n); });
+}
+
+}  // namespace minivmm

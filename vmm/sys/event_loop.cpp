@@ -1,0 +1,36 @@
+// Implementation of the event-loop thread.
+#include "vmm/sys/event_loop.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <exception>
+
+namespace minivmm {
+
+EventLoop::EventLoop() : m_guard(boost::asio::make_work_guard(m_io)) {}
+
+EventLoop::~EventLoop() {
+  stop();
+  join();
+}
+
+void EventLoop::start() {
+  m_thread = std::thread([this] {
+    try {
+      m_io.run();
+    } catch (const std::exception& e) {
+      // A handler threw: our bug. Log it and let the machine notice the loop is gone.
+      spdlog::error("event loop: handler threw: {}", e.what());
+    }
+  });
+}
+
+void EventLoop::stop() noexcept {
+  m_io.stop();
+}
+
+void EventLoop::join() {
+  if (m_thread.joinable() && m_thread.get_id() != std::this_thread::get_id()) m_thread.join();
+}
+
+}  // namespace minivmm
