@@ -26,6 +26,7 @@ import argparse
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -141,7 +142,8 @@ def parse_scenarios(lines, names):
 
 def expect_marker(run, key):
     if key not in run.markers:
-        raise Fail(f"no 'MINIVMM-E2E {key}' marker; last output lines:\n{run.tail()}")
+        raise Fail(f"no 'MINIVMM-E2E {key}' marker (VMM rc={run.rc}); last output lines:\n"
+                   f"{run.tail()}")
     return run.markers[key]
 
 
@@ -308,10 +310,17 @@ def main():
     ap.add_argument("--only", action="append", metavar="NAME",
                     help="run only this scenario (repeatable, or comma-separated)")
     ap.add_argument("--timeout", type=float, default=900, help="total L1 budget in seconds")
-    ap.add_argument("--keep-log", metavar="PATH", help="copy L1's serial log here")
+    ap.add_argument("--keep-log", metavar="PATH", help="write L1's serial log here")
+    ap.add_argument("--scenario-timeout", type=float, metavar="SECONDS",
+                    help="override every scenario's own timeout inside L1")
+    ap.add_argument("--list", action="store_true", help="list the scenarios and exit")
     ap.add_argument("--kernel-dir", help="guest kernel dir with vmlinux and bzImage "
                     "(default: guest-kernel-config/build.sh, cached)")
     args = ap.parse_args()
+    if args.list:
+        for sc in SCENARIOS:
+            print(f"{sc.name}\t(timeout {sc.timeout:.0f}s)")
+        return 0
 
     selected = SCENARIOS
     if args.only:
@@ -321,6 +330,8 @@ def main():
             raise SystemExit(f"e2e: ERROR: unknown scenario(s) {unknown}; "
                              f"known: {[s.name for s in SCENARIOS]}")
         selected = [s for s in SCENARIOS if s.name in wanted]
+    if args.scenario_timeout:
+        selected = [Scenario(s.name, s.shell, s.check, args.scenario_timeout) for s in selected]
 
     t_start = time.monotonic()
     workdir = tempfile.mkdtemp(prefix="minivmm-e2e.")
@@ -336,7 +347,7 @@ def main():
     l1_dir = sh(l1_args, "L1 kernel + initramfs (l1/build_l1.sh)")
 
     log_path = args.keep_log or os.path.join(workdir, "l1-serial.log")
-    budget = max(args.timeout - (time.monotonic() - t_start), 30)
+    budget = max(args.timeout - (time.monotonic() - t_start), 5)
     res = run_l1.boot_l1(os.path.join(l1_dir, "vmlinuz"), os.path.join(l1_dir, "l1.cpio.gz"),
                          log_path, budget)
 
@@ -368,8 +379,13 @@ def main():
     ready = f"{res.ready_after:.1f}s" if res.ready_after is not None else "never"
     print(f"e2e: vmm={args.vmm} L1 ready after {ready}, L1 run {res.elapsed:.1f}s, "
           f"total {time.monotonic() - t_start:.1f}s, log {log_path}", file=sys.stderr)
-    print(f"{passed} passed, {failed} failed", flush=True)
     bad = failed or res.timed_out or res.returncode != 0
+    shutil.rmtree(os.path.join(workdir, "l1"), ignore_errors=True)  # tens of MiB
+    if bad and not args.keep_log:
+        print(f"e2e: kept {workdir} (serial log, scenario scripts)", file=sys.stderr)
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(f"{passed} passed, {failed} failed", flush=True)
     return 1 if bad else 0
 
 

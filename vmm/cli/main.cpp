@@ -78,7 +78,6 @@ int run(const cli::RunOptions& opts) {
                  static_cast<double>(e.since_exec.count()) / 1e6,
                  static_cast<double>(e.since_create.count()) / 1e6);
   };
-  note_pvm_host();
   sigset_t set = SignalStopper::signal_set();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   auto machine = Machine::create(*config);
@@ -86,6 +85,7 @@ int run(const cli::RunOptions& opts) {
     std::fprintf(stderr, "minivmm: %s\n", machine.error().message().c_str());
     return cli::exit_code_for(machine.error());
   }
+  note_pvm_host();
   SignalStopper stopper(**machine);
   if (auto started = (*machine)->start(); !started) {
     std::fprintf(stderr, "minivmm: %s\n", started.error().message().c_str());

@@ -32,14 +32,16 @@ Result<void> map_memory(Vm& vm, const GuestMemory& memory) {
 
 Result<boot::LoadedKernel> load_kernel(Machine::Impl& m) {
   const MachineConfig& c = m.config;
-  MINIVMM_TRY(kernel, MappedFile::open(c.kernel_path));
+  auto kernel = MappedFile::open(c.kernel_path);
+  if (!kernel) return tl::unexpected(with_context(kernel.error(), "kernel"));
   std::optional<MappedFile> initrd;
   if (!c.initrd_path.empty()) {
-    MINIVMM_TRY(f, MappedFile::open(c.initrd_path));
-    initrd.emplace(std::move(f));
+    auto f = MappedFile::open(c.initrd_path);
+    if (!f) return tl::unexpected(with_context(f.error(), "initrd"));
+    initrd.emplace(std::move(*f));
   }
   boot::LinuxBootConfig boot_config;
-  boot_config.kernel = kernel.bytes();
+  boot_config.kernel = kernel->bytes();
   if (initrd) boot_config.initrd = initrd->bytes();
   boot_config.cmdline = c.cmdline;
   boot_config.vcpus = c.vcpus;
