@@ -56,10 +56,14 @@ std::vector<kvm_cpuid_entry2> normalize_cpuid(std::span<const kvm_cpuid_entry2> 
         else
           e.edx &= ~kHttBit;
         break;
-      case 0x4:
-        // EAX[31:26]: cores per package - 1. EAX[25:14]: threads sharing this cache - 1.
-        e.eax = (e.eax & 0x3fffu) | (cores_minus_1 << 26);
+      case 0x4: {
+        // EAX[31:26]: cores per package - 1. EAX[25:14]: threads sharing this cache - 1: the
+        // package-wide L3 is shared by every vCPU, L1/L2 are private to one.
+        const uint32_t level = (e.eax >> 5) & 0x7;
+        const uint32_t sharing = level >= 3 ? std::min<uint32_t>(vcpu_count - 1, 0xfff) : 0;
+        e.eax = (e.eax & 0x3fffu) | (sharing << 14) | (cores_minus_1 << 26);
         break;
+      }
       case 0xa:
         // No architectural PMU.
         e.eax = e.ebx = e.ecx = e.edx = 0;
@@ -69,7 +73,9 @@ std::vector<kvm_cpuid_entry2> normalize_cpuid(std::span<const kvm_cpuid_entry2> 
         set_extended_topology(e, vcpu_index, vcpu_count);
         break;
       case 0x80000008:
-        e.ecx = (e.ecx & ~0xffu) | cores_minus_1;  // AMD: NC = cores - 1
+        // AMD: NC = cores - 1 in ECX[7:0]; ApicIdCoreIdSize in ECX[15:12] wide enough for every
+        // APIC id, or the guest would split the cores into packages.
+        e.ecx = (e.ecx & ~0xf0ffu) | (id_bits(vcpu_count) << 12) | cores_minus_1;
         break;
       case 0x8000001e:
         e.eax = vcpu_index;          // extended APIC id

@@ -1,0 +1,162 @@
+// Unit tests of `minivmm run` options: parse_console accepts stdio, none and file:PATH and refuses
+// anything else (including "file:" alone) with a message naming --console; to_machine_config copies
+// every field and propagates console errors; and add_run_options wired into a CLI::App enforces
+// --kernel, rejects non-numeric --vcpus and unknown log levels, and keeps the documented defaults.
+#include "vmm/cli/run_options.hpp"
+
+#include <string>
+
+#include <doctest/doctest.h>
+
+namespace minivmm::cli {
+namespace {
+
+// Parses `args` (without the program name) into fresh options; returns the parse error text or "".
+std::string parse(RunOptions& o, const std::string& args) {
+  CLI::App app("test");
+  add_run_options(app, o);
+  try {
+    app.parse(args, false);
+  } catch (const CLI::ParseError& e) {
+    return e.what() + std::string(" ");
+  }
+  return "";
+}
+
+TEST_CASE("parse_console stdio selects stdout") {
+  auto c = parse_console("stdio");
+  REQUIRE(c.has_value());
+  CHECK(c->output == ConsoleConfig::Output::stdio);
+  CHECK(c->path.empty());
+}
+
+TEST_CASE("parse_console none discards output and never reads stdin") {
+  auto c = parse_console("none");
+  REQUIRE(c.has_value());
+  CHECK(c->output == ConsoleConfig::Output::none);
+  CHECK_FALSE(c->stdin_input);
+}
+
+TEST_CASE("parse_console file:PATH selects a file with that path") {
+  auto c = parse_console("file:/var/log/guest.log");
+  REQUIRE(c.has_value());
+  CHECK(c->output == ConsoleConfig::Output::file);
+  CHECK(c->path == "/var/log/guest.log");
+  CHECK_FALSE(c->stdin_input);
+}
+
+TEST_CASE("parse_console keeps colons inside the file path") {
+  auto c = parse_console("file:a:b");
+  REQUIRE(c.has_value());
+  CHECK(c->path == "a:b");
+}
+
+TEST_CASE("parse_console refuses file: without a path naming --console") {
+  auto c = parse_console("file:");
+  REQUIRE_FALSE(c.has_value());
+  CHECK(c.error().code() == ErrorCode::invalid_config);
+  CHECK(c.error().message().rfind("--console", 0) == 0);
+}
+
+TEST_CASE("parse_console refuses garbage naming --console and the value") {
+  for (const char* spec : {"", "tty", "STDIO", "file", "stdio ", "pty:/dev/pts/1"}) {
+    CAPTURE(spec);
+    auto c = parse_console(spec);
+    REQUIRE_FALSE(c.has_value());
+    CHECK(c.error().code() == ErrorCode::invalid_config);
+    CHECK(c.error().message().rfind("--console", 0) == 0);
+    CHECK(c.error().message().find(std::string("'") + spec + "'") != std::string::npos);
+  }
+}
+
+TEST_CASE("to_machine_config copies every field") {
+  RunOptions o;
+  o.kernel = "/k/vmlinux";
+  o.initrd = "/k/initrd";
+  o.cmdline = "console=ttyS0 quiet";
+  o.vcpus = 4;
+  o.memory_mib = 512;
+  o.console = "file:/tmp/c.log";
+  auto m = to_machine_config(o);
+  REQUIRE(m.has_value());
+  CHECK(m->kernel_path == "/k/vmlinux");
+  CHECK(m->initrd_path == "/k/initrd");
+  CHECK(m->cmdline == "console=ttyS0 quiet");
+  CHECK(m->vcpus == 4);
+  CHECK(m->memory_mib == 512);
+  CHECK(m->console.output == ConsoleConfig::Output::file);
+  CHECK(m->console.path == "/tmp/c.log");
+}
+
+TEST_CASE("to_machine_config propagates a bad --console") {
+  RunOptions o;
+  o.kernel = "k";
+  o.console = "serial";
+  auto m = to_machine_config(o);
+  REQUIRE_FALSE(m.has_value());
+  CHECK(m.error().message().find("--console") != std::string::npos);
+}
+
+TEST_CASE("command-line parsing without --kernel fails") {
+  RunOptions o;
+  std::string err = parse(o, "--vcpus 2");
+  CHECK_FALSE(err.empty());
+  CHECK(err.find("--kernel") != std::string::npos);
+}
+
+TEST_CASE("command-line parsing of a non-numeric --vcpus fails") {
+  RunOptions o;
+  CHECK_FALSE(parse(o, "--kernel k --vcpus abc").empty());
+}
+
+TEST_CASE("command-line parsing of a non-numeric --memory fails") {
+  RunOptions o;
+  CHECK_FALSE(parse(o, "--kernel k --memory 1G").empty());
+}
+
+TEST_CASE("command-line parsing of an unknown --log-level fails") {
+  RunOptions o;
+  CHECK_FALSE(parse(o, "--kernel k --log-level loud").empty());
+}
+
+TEST_CASE("command-line parsing of an unknown option fails") {
+  RunOptions o;
+  CHECK_FALSE(parse(o, "--kernel k --disk x").empty());
+}
+
+TEST_CASE("command-line parsing with only --kernel keeps the defaults") {
+  RunOptions o;
+  REQUIRE(parse(o, "--kernel /boot/vmlinux") == "");
+  CHECK(o.kernel == "/boot/vmlinux");
+  CHECK(o.initrd.empty());
+  CHECK(o.cmdline == "console=ttyS0 reboot=k panic=-1");
+  CHECK(o.vcpus == 1);
+  CHECK(o.memory_mib == 128);
+  CHECK(o.console == "stdio");
+  CHECK(o.log_level == "info");
+}
+
+TEST_CASE("command-line parsing stores every option") {
+  RunOptions o;
+  REQUIRE(parse(o,
+                "--kernel k --initrd i --cmdline \"console=ttyS0 init=/bin/sh\" --vcpus 3 "
+                "--memory 256 --console none --log-level debug") == "");
+  CHECK(o.kernel == "k");
+  CHECK(o.initrd == "i");
+  CHECK(o.cmdline == "console=ttyS0 init=/bin/sh");
+  CHECK(o.vcpus == 3);
+  CHECK(o.memory_mib == 256);
+  CHECK(o.console == "none");
+  CHECK(o.log_level == "debug");
+  auto m = to_machine_config(o);
+  REQUIRE(m.has_value());
+  CHECK(m->console.output == ConsoleConfig::Output::none);
+}
+
+TEST_CASE("command-line parsing of a negative --vcpus fails") {
+  RunOptions o;
+  CHECK_FALSE(parse(o, "--kernel k --vcpus -1").empty());
+}
+
+}  // namespace
+}  // namespace minivmm::cli
