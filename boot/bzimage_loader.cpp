@@ -55,7 +55,7 @@ Result<KernelImage> parse_bzimage(std::span<const uint8_t> file) {
   // boot.rst "setup_sects": 0 means 4. The value is a byte, so the offset cannot overflow.
   uint64_t setup_sects = hdr.setup_sects == 0 ? 4 : hdr.setup_sects;
   uint64_t kernel_off = (setup_sects + 1) * kSectorSize;
-  // Checked: kernel_off < file.size() bounds the payload copy below.
+  // Image-controlled: setup_sects; kernel_off < file.size() bounds the payload span below.
   if (kernel_off >= file.size())
     return make_error(ErrorCode::invalid_image,
                       "bzImage: setup_sects {} puts the kernel at {:#x}, past the file end {:#x}",

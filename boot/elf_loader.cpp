@@ -54,7 +54,7 @@ Result<std::optional<uint32_t>> find_pvh_note(std::span<const uint8_t> notes) {
     auto name_off = off + sizeof(Elf64_Nhdr);
     auto name_len = checked_align_up(nh.n_namesz, 4);
     auto desc_len = checked_align_up(nh.n_descsz, 4);
-    // Checked: name and desc (padded) lie inside the note segment, which lies inside the file.
+    // Image-controlled: n_namesz/n_descsz; checked to lie inside the PT_NOTE span before reads.
     if (!name_len || !desc_len || !in_file(notes, name_off, *name_len) ||
         !in_file(notes, name_off + *name_len, *desc_len))
       return make_error(ErrorCode::invalid_image, "kernel ELF: note at {:#x} overruns PT_NOTE",
@@ -80,7 +80,7 @@ Result<std::optional<uint32_t>> find_pvh_note(std::span<const uint8_t> notes) {
 
 Result<KernelSegment> load_segment(std::span<const uint8_t> file, const Elf64_Phdr& ph,
                                    unsigned index) {
-  // Checked: [p_offset, p_offset+p_filesz) inside the file bounds the copy of data.
+  // Image-controlled: p_offset/p_filesz; in_file() bounds the span later copied to the guest.
   if (!in_file(file, ph.p_offset, ph.p_filesz))
     return make_error(ErrorCode::invalid_image,
                       "kernel ELF: segment {} (offset={:#x} filesz={:#x}) outside the file", index,
@@ -108,9 +108,10 @@ Result<KernelImage> parse_elf(std::span<const uint8_t> file) {
   img.start = std::numeric_limits<uint64_t>::max();
   std::optional<uint32_t> pvh_entry;
   for (unsigned i = 0; i < eh.e_phnum; ++i) {
-    // Checked in read_ehdr: the whole program header table lies inside the file.
+    // Image-controlled: e_phoff/e_phnum; read_ehdr checked the whole table lies in the file.
     auto ph = *read_at<Elf64_Phdr>(file, eh.e_phoff + uint64_t{i} * sizeof(Elf64_Phdr));
     if (ph.p_type == PT_NOTE) {
+      // Image-controlled: p_offset/p_filesz; in_file() bounds the note span.
       if (!in_file(file, ph.p_offset, ph.p_filesz))
         return make_error(ErrorCode::invalid_image, "kernel ELF: PT_NOTE {} outside the file", i);
       MINIVMM_TRY(note, find_pvh_note(file.subspan(ph.p_offset, ph.p_filesz)));

@@ -93,6 +93,9 @@ Result<LoadedKernel> load_linux(const GuestMemory& mem, const LinuxBootConfig& c
   MINIVMM_TRY(mp, build_mp_table(cfg.vcpus, layout::kMpTableAddr));
 
   std::vector<PlannedWrite> plan;
+  // Image-controlled: segment spans were bounded by the parsers' in_file() checks, their guest
+  // ranges by check_kernel_placement; the initrd range by place_initrd; the cmdline by
+  // encode_cmdline. execute() re-checks every range against RAM before the first write.
   for (const auto& seg : img.segments)
     plan.push_back({seg.gpa, {}, seg.data, seg.memsz - seg.data.size()});
   if (!cfg.initrd.empty()) plan.push_back({initrd_addr, {}, cfg.initrd, 0});

@@ -91,7 +91,8 @@ TEST_CASE("the real guest vmlinux is detected as elf_pvh and loads into 128 MiB"
   auto mem = make_memory(128 * kMiB);
   auto initrd = pattern(0x10000, 1);
   auto r = load_linux(mem, config(file, "console=ttyS0", &initrd, 2));
-  REQUIRE_MESSAGE(r.has_value(), r.error().context());
+  if (!r) FAIL(r.error().context());
+  REQUIRE(r.has_value());
   CHECK(r->format == KernelFormat::elf_pvh);
   CHECK(r->entry.mode == EntryMode::pvh32);
   CHECK(r->entry.rip >= r->kernel_start);
@@ -109,7 +110,8 @@ TEST_CASE("the real guest bzImage is detected as bzimage and loads into 128 MiB"
   auto mem = make_memory(128 * kMiB);
   auto initrd = pattern(0x10000, 1);
   auto r = load_linux(mem, config(file, "console=ttyS0", &initrd, 2));
-  REQUIRE_MESSAGE(r.has_value(), r.error().context());
+  if (!r) FAIL(r.error().context());
+  REQUIRE(r.has_value());
   CHECK(r->format == KernelFormat::bzimage);
   CHECK(r->entry.mode == EntryMode::long64);
   CHECK(r->entry.rip == r->kernel_start + 0x200);
