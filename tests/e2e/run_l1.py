@@ -43,20 +43,29 @@ class L1Result:
         self.elapsed = 0.0
         self.ready_after = None   # seconds to the L1-READY line
         self.l1_error = None      # first L1-ERROR line, if any
+        self.stuck_scenario = None  # scenario whose E2E-END never came (L1 unresponsive)
 
 
-def l1_command(kernel, initrd, smp=2, memory_mb=2048, qemu=QEMU, extra=()):
+def l1_command(kernel, initrd, smp=2, memory_mb=2048, qemu=QEMU, extra=(), append_extra=""):
     return [qemu, "-M", "q35", "-cpu", "EPYC,+svm", "-accel", "tcg", "-smp", str(smp),
             "-m", str(memory_mb), "-nodefaults", "-nographic", "-serial", "stdio", "-no-reboot",
-            "-kernel", kernel, "-initrd", initrd, "-append", L1_APPEND, *extra]
+            "-kernel", kernel, "-initrd", initrd,
+            "-append", f"{L1_APPEND} {append_extra}".strip(), *extra]
 
 
 def progress(msg):
     print(f"e2e: {msg}", file=sys.stderr, flush=True)
 
 
-def boot_l1(kernel, initrd, log_path, timeout, on_line=None, cmd=None):
-    """Runs L1 to completion or until `timeout` seconds pass; returns an L1Result."""
+def boot_l1(kernel, initrd, log_path, timeout, on_line=None, cmd=None, scenario_limits=None,
+            grace=60):
+    """Runs L1 to completion or until `timeout` seconds pass; returns an L1Result.
+
+    scenario_limits maps a scenario name to its in-L1 timeout: if its E2E-END line has not come
+    `grace` seconds after that, L1 itself is wedged (its own watchdog did not fire), so QEMU is
+    killed right away instead of waiting for the total timeout.
+    """
+    scenario_limits = scenario_limits or {}
     cmd = cmd or l1_command(kernel, initrd)
     res = L1Result()
     lines_q = queue.Queue()
@@ -82,13 +91,21 @@ def boot_l1(kernel, initrd, log_path, timeout, on_line=None, cmd=None):
         for sig in (signal.SIGTERM, signal.SIGHUP):
             old_handlers[sig] = signal.signal(sig, on_signal)
     begun = {}
+    current = None  # (scenario name, deadline in seconds since t0) while one is running
     with open(log_path, "w", encoding="utf-8") as log:
         log.write("# " + " ".join(cmd) + "\n")
         try:
             while True:
-                remaining = t0 + timeout - time.monotonic()
+                now = time.monotonic()
+                remaining = t0 + timeout - now
                 if remaining <= 0:
                     res.timed_out = True
+                    break
+                if current and now - t0 > current[1]:
+                    res.timed_out = True
+                    res.stuck_scenario = current[0]
+                    progress(f"scenario {current[0]}: no E2E-END {grace}s after its "
+                             f"{scenario_limits[current[0]]:.0f}s timeout: L1 is unresponsive")
                     break
                 try:
                     raw = lines_q.get(timeout=min(remaining, 1.0))
@@ -110,9 +127,12 @@ def boot_l1(kernel, initrd, log_path, timeout, on_line=None, cmd=None):
                 m = re.search(r"E2E-BEGIN (\S+)", text)
                 if m:
                     begun[m.group(1)] = t
+                    if m.group(1) in scenario_limits:
+                        current = (m.group(1), t + scenario_limits[m.group(1)] + grace)
                     progress(f"scenario {m.group(1)} begin")
                 m = re.search(r"E2E-END (\S+) rc=(-?\d+)", text)
                 if m:
+                    current = None
                     dt = t - begun.get(m.group(1), t)
                     progress(f"scenario {m.group(1)} end rc={m.group(2)} ({dt:.1f}s)")
                 if on_line:
@@ -130,7 +150,10 @@ def boot_l1(kernel, initrd, log_path, timeout, on_line=None, cmd=None):
             for sig, handler in old_handlers.items():
                 signal.signal(sig, handler)
             res.elapsed = time.monotonic() - t0
-            if res.timed_out:
+            if res.stuck_scenario:
+                log.write(f"# L1 unresponsive in scenario {res.stuck_scenario}: QEMU killed\n")
+                progress(f"L1 killed after {res.elapsed:.0f}s (stuck in {res.stuck_scenario})")
+            elif res.timed_out:
                 log.write(f"# TIMEOUT after {timeout:.0f}s: QEMU killed\n")
                 progress(f"L1 TIMEOUT after {timeout:.0f}s: QEMU killed")
             else:

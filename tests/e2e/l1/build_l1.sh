@@ -44,7 +44,9 @@ log() { echo "build_l1: $*" >&2; }
 pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
 [ -n "$pkg" ] || { log "cannot resolve linux-image-amd64 (apt-get update?)"; exit 1; }
 pkgver=$(apt-cache show "$pkg" 2>/dev/null | awk '/^Version:/ { print $2; exit }')
-key=$( (echo "$pkg $pkgver"; printf '%s\n' "${L1_MODULES[@]}" | sort -u) | sha256sum | cut -c1-16)
+# Bump cache_format when the cached layout or its extraction changes.
+cache_format=1
+key=$( (echo "format $cache_format $pkg $pkgver"; printf '%s\n' "${L1_MODULES[@]}" | sort -u) | sha256sum | cut -c1-16)
 kdir="$cache/l1-$key"
 if [ -f "$kdir/vmlinuz" ] && [ -f "$kdir/modules/order" ]; then
   log "kernel cached ($kdir, $pkg $pkgver)"
