@@ -201,12 +201,19 @@ def check_reboot(run):
         raise Fail(f"guest reported an error:\n{run.quote_markers()}")
 
 
+def check_sandbox(run):
+    """The quick-start sandbox ran its script and the guest's reboot ended the VMM with rc 0."""
+    expect_marker(run, "sandbox")
+    expect_marker(run, "init-done")
+    expect_rc(run, 0, "VMM (after the guest's `reboot -f`)")
+
+
 # ---------------------------------------------------------------------------------------------
 # Scenarios. Each: name, shell(vmm) -> snippet run in L1 (sh), check(run) raising Fail,
 # timeout (seconds, enforced inside L1).
 # ---------------------------------------------------------------------------------------------
 class Scenario:
-    def __init__(self, name, shell, check, timeout=120):
+    def __init__(self, name, shell, check, timeout=60):
         self.name, self.shell, self.check, self.timeout = name, shell, check, timeout
 
 
@@ -226,6 +233,10 @@ SCENARIOS = [
     Scenario("memory",
              lambda vmm: l2_command(vmm, VMLINUX, 300, cmdline=MEM_CMDLINE),
              check_memory_and_cmdline(300, MEM_CMDLINE)),
+    Scenario("sandbox",
+             lambda vmm: l2_command(vmm, VMLINUX, 256, vcpus=2,
+                                    cmdline=f"{BASE_CMDLINE} quiet e2e.script=sandbox"),
+             check_sandbox),
     Scenario("reboot",
              lambda vmm: l2_command(vmm, VMLINUX, 256, cmdline=f"{BASE_CMDLINE} e2e.tag=reboot"),
              check_reboot),
@@ -327,6 +338,17 @@ def build_all(args, workdir, plan):
     return sh(l1_args, "L1 kernel + initramfs (l1/build_l1.sh)")
 
 
+def boot_and_parse(args, l1_dir, log_path, budget, plan):
+    """Boots L1 once for `plan`; returns (boot result, {run name: ScenarioRun})."""
+    res = run_l1.boot_l1(os.path.join(l1_dir, "vmlinuz"), os.path.join(l1_dir, "l1.cpio.gz"),
+                         log_path, budget,
+                         cmd=run_l1.l1_command(os.path.join(l1_dir, "vmlinuz"),
+                                               os.path.join(l1_dir, "l1.cpio.gz"),
+                                               append_extra=args.l1_append),
+                         scenario_limits={name: sc.timeout for name, sc, _ in plan})
+    return res, parse_scenarios(res.lines, [name for name, _, _ in plan])
+
+
 def main():
     ap = argparse.ArgumentParser(description="minivmm nested end-to-end tests",
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -344,6 +366,8 @@ def main():
     ap.add_argument("--scenario-timeout", type=float, metavar="SECONDS",
                     help="override every scenario's own timeout inside L1")
     ap.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    ap.add_argument("--show-console", action="store_true",
+                    help="print each scenario's L2 console output (used by the quick start)")
     ap.add_argument("--l1-append", default="", metavar="ARGS",
                     help="extra L1 kernel cmdline, e.g. 'loglevel=7' to see L1 kernel "
                          "warnings (soft lockups, kvm) that 'quiet' hides")
@@ -382,14 +406,35 @@ def main():
 
     log_path = args.keep_log or os.path.join(workdir, "l1-serial.log")
     budget = args.timeout  # for L1 alone: a cold guest-kernel build must not eat into it
-    res = run_l1.boot_l1(os.path.join(l1_dir, "vmlinuz"), os.path.join(l1_dir, "l1.cpio.gz"),
-                         log_path, budget,
-                         cmd=run_l1.l1_command(os.path.join(l1_dir, "vmlinuz"),
-                                               os.path.join(l1_dir, "l1.cpio.gz"),
-                                               append_extra=args.l1_append),
-                         scenario_limits={name: sc.timeout for name, sc, _ in plan})
+    res, runs = boot_and_parse(args, l1_dir, log_path, budget, plan)
+    if res.stuck_scenario:
+        # Rarely (about 2 in 55 minivmm boots while the harness was written) the whole L1 machine
+        # wedges as an L2 VMM starts: no output, both TCG threads busy. It was never reproduced
+        # on demand. Boot a fresh L1 once for the unfinished scenarios, and say so loudly, so
+        # the flake is visible in every log but does not hide real failures (a second wedge
+        # fails the run).
+        unfinished = [p for p in plan if runs[p[0]].rc is None]
+        print(f"e2e: WARNING: L1 wedged in {res.stuck_scenario}; booting a fresh L1 once for "
+              f"{len(unfinished)} unfinished scenario(s) (log {log_path})", flush=True)
+        retry_dir = tempfile.mkdtemp(prefix="minivmm-e2e-retry.")
+        try:
+            retry_l1 = build_all(args, retry_dir, unfinished)
+        except SystemExit as e:
+            print(e, flush=True)
+            retry_l1 = None
+        if retry_l1 is not None:
+            retry_log = log_path + ".retry"
+            res, retry_runs = boot_and_parse(args, retry_l1, retry_log, budget, unfinished)
+            runs.update(retry_runs)
+            log_path = retry_log
+        shutil.rmtree(os.path.join(retry_dir, "l1"), ignore_errors=True)
 
-    runs = parse_scenarios(res.lines, [name for name, _, _ in plan])
+    if args.show_console:
+        for name, _, _ in plan:
+            print(f"----- {name}: L2 console (inside the nested harness) -----")
+            for line in runs[name].lines:
+                print(line)
+            print("-----")
     passed = failed = 0
     quoted_l1_tail = False  # quote the end of L1's log once, not for every unstarted scenario
     for name, sc, _ in plan:
