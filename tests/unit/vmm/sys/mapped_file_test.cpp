@@ -13,27 +13,14 @@
 
 #include <doctest/doctest.h>
 
+#include "tests/support/temp_dir.hpp"
+
 namespace minivmm {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "mapped_file_test.XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    m_path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(m_path, ec);
-  }
-  const fs::path& path() const { return m_path; }
-
- private:
-  fs::path m_path;
-};
+using test::TempDir;
 
 void write_file(const fs::path& p, const std::vector<uint8_t>& data) {
   std::ofstream f(p, std::ios::binary);
