@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The one command that runs every minivmm test (README "Run all tests"; .ci/run calls it).
 # Steps, each with a progress line: install dependencies, build, unit tests (plain and under
-# ASan+UBSan), KVM tests with tiny guests on the host's /dev/kvm, the guest kernel build (cached
-# outside the checkout), and the end-to-end tests with real Linux in the nested KVM harness.
+# ASan+UBSan), KVM tests with tiny guests on the host's /dev/kvm, a short libFuzzer run of every
+# fuzz target (clang), the guest kernel build (cached outside the checkout), and the end-to-end tests with real Linux in the nested KVM harness.
 # Ends with one line "N passed, M failed" counting the suites; exits non-zero if any failed.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,6 +42,7 @@ if [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
 else
   step "KVM tests skipped: no usable /dev/kvm on this machine"
 fi
+suite "fuzz targets (libFuzzer+ASan+UBSan, 20 s each)" bash tests/fuzz/run.sh 20 build-fuzz
 step "building the guest kernel (cached; first build takes several minutes)"
 if kernel_dir=$(guest-kernel-config/build.sh | tail -n 1); then
   suite "end-to-end tests (nested KVM harness)" \

@@ -1,0 +1,266 @@
+// BlockDevice: features, configuration space and the event-loop side of the request queue. All
+// queue work runs on the machine's event loop under Running::mu; reset() (a vCPU thread) takes the
+// same mutex, marks the activation stopped, closes the loop's descriptors and waits for the disk,
+// so once it returns no handler touches guest memory or the used ring. Handlers hold a
+// shared_ptr to Running, so an aborted wait that runs later still finds valid memory.
+#include "devices/block/block_device.hpp"
+
+#include "devices/virtio/ring_abi.hpp"
+
+#include <fcntl.h>
+#include <linux/virtio_blk.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ids.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <cstring>
+
+namespace minivmm::block {
+
+namespace asio = boost::asio;
+
+struct BlockDevice::Running : std::enable_shared_from_this<Running> {
+  Running(virtio::Activation& a, DiskFile& disk, const BlockLimits& lim, uint32_t budget_)
+      : mem(a.memory),
+        io(a.io),
+        queue(std::move(a.queues.front())),
+        irq(std::move(a.interrupt)),
+        kick_event(a.queue_events.front()),
+        kick(a.io),
+        done(a.io),
+        limits(lim),
+        budget(budget_),
+        engine(
+            a.memory, disk, std::min<uint32_t>(queue.size(), disk.depth()),
+            [this](uint16_t head, uint32_t len) { used_added |= queue.add_used(mem, head, len); }) {
+  }
+
+  void arm_kick();
+  void arm_done();
+  void process_queue();
+  void notify_if_needed();
+
+  std::mutex mu;
+  bool stopped = false;
+  bool throttled = false;  ///< the engine was full: resume popping on the next completion
+  bool used_added = false;
+  const GuestMemory& mem;
+  asio::io_context& io;
+  virtio::SplitQueue queue;
+  std::shared_ptr<virtio::VirtioInterrupt> irq;
+  const EventFd& kick_event;            ///< owned by the transport, valid until reset() returns
+  asio::posix::stream_descriptor kick;  ///< a dup of kick_event
+  asio::posix::stream_descriptor done;  ///< a dup of the disk's completion eventfd
+  BlockLimits limits;
+  uint32_t budget;
+  BlockEngine engine;
+};
+
+void BlockDevice::Running::arm_kick() {
+  kick.async_wait(asio::posix::descriptor_base::wait_read,
+                  [self = shared_from_this()](const boost::system::error_code& ec) {
+                    std::lock_guard lock(self->mu);
+                    if (self->stopped || ec) return;
+                    self->kick_event.consume();
+                    self->process_queue();
+                    self->arm_kick();
+                  });
+}
+
+void BlockDevice::Running::arm_done() {
+  done.async_wait(asio::posix::descriptor_base::wait_read,
+                  [self = shared_from_this()](const boost::system::error_code& ec) {
+                    std::lock_guard lock(self->mu);
+                    if (self->stopped || ec) return;
+                    self->engine.process_completions();
+                    self->notify_if_needed();
+                    if (self->throttled) {
+                      self->throttled = false;
+                      self->process_queue();
+                    }
+                    self->arm_done();
+                  });
+}
+
+void BlockDevice::Running::notify_if_needed() {
+  if (!used_added) return;
+  used_added = false;
+  if (queue.needs_notification(mem)) irq->signal_used_queue();
+}
+
+// Pops at most `budget` chains, then yields to the loop; stops early when the engine is full
+// (the rest waits in the avail ring until a completion frees a slot).
+void BlockDevice::Running::process_queue() {
+  if (!queue.active() || queue.broken()) return;
+  queue.disable_notification(mem);
+  for (uint32_t n = 0;; ++n) {
+    if (!engine.has_room()) {
+      throttled = true;
+      break;
+    }
+    if (n == budget) {
+      asio::post(io, [self = shared_from_this()] {
+        std::lock_guard lock(self->mu);
+        if (!self->stopped) self->process_queue();
+      });
+      break;
+    }
+    virtio::PopResult r = queue.pop(mem);
+    if (r.status == virtio::PopStatus::empty) {
+      if (queue.enable_notification(mem)) continue;  // raced with the driver: pop again
+      break;
+    }
+    if (r.status == virtio::PopStatus::broken) {
+      irq->signal_needs_reset();
+      break;
+    }
+    // Guest-controlled: a malformed chain is returned with used length 0 when pop() names a head.
+    if (r.status == virtio::PopStatus::malformed) {
+      if (r.has_head_to_complete) used_added |= queue.add_used(mem, r.head_to_complete, 0);
+      continue;
+    }
+    engine.handle(r.chain, limits);
+  }
+  notify_if_needed();
+}
+
+BlockDevice::BlockDevice(DiskFile disk, const BlockDeviceOptions& o)
+    : m_disk(std::move(disk)), m_options(o) {
+  const bool ro = m_disk.read_only();
+  m_features = (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_INDIRECT_DESC) |
+               (1ULL << VIRTIO_RING_F_EVENT_IDX) | (1ULL << VIRTIO_BLK_F_SEG_MAX) |
+               (1ULL << VIRTIO_BLK_F_BLK_SIZE) | (1ULL << VIRTIO_BLK_F_FLUSH) |
+               (1ULL << VIRTIO_BLK_F_TOPOLOGY);
+  if (ro) m_features |= 1ULL << VIRTIO_BLK_F_RO;
+  if (!ro) m_features |= (1ULL << VIRTIO_BLK_F_DISCARD) | (1ULL << VIRTIO_BLK_F_WRITE_ZEROES);
+  m_config.capacity = m_disk.capacity_sectors();
+  m_config.seg_max = o.queue_size - 2u;  // Linux adds header and status descriptors
+  m_config.blk_size = kSectorSize;
+  m_config.min_io_size = 1;
+  m_config.num_queues = 1;
+  m_config.max_discard_sectors = o.max_discard_sectors;
+  m_config.max_discard_seg = o.max_discard_seg;
+  m_config.discard_sector_alignment = o.discard_sector_alignment;
+  m_config.max_write_zeroes_sectors = o.max_write_zeroes_sectors;
+  m_config.max_write_zeroes_seg = o.max_write_zeroes_seg;
+  m_queue_max[0] = o.queue_size;
+}
+
+Result<std::shared_ptr<BlockDevice>> BlockDevice::create(DiskFile disk,
+                                                         const BlockDeviceOptions& o) {
+  const uint32_t q = o.queue_size;
+  if (q <= 2 || (q & (q - 1)) != 0 || q > virtio::kMaxQueueSize || o.max_discard_seg == 0 ||
+      o.max_write_zeroes_seg == 0 || o.chains_per_wakeup == 0) {
+    return make_error(ErrorCode::invalid_config,
+                      "virtio-blk: queue_size={} max_discard_seg={} max_write_zeroes_seg={} "
+                      "chains_per_wakeup={}",
+                      q, o.max_discard_seg, o.max_write_zeroes_seg, o.chains_per_wakeup);
+  }
+  return std::shared_ptr<BlockDevice>(new BlockDevice(std::move(disk), o));
+}
+
+BlockDevice::~BlockDevice() {
+  reset();
+}
+
+uint32_t BlockDevice::device_type() const {
+  return VIRTIO_ID_BLOCK;
+}
+
+void BlockDevice::read_config(uint64_t offset, std::span<uint8_t> data) const {
+  std::fill(data.begin(), data.end(), uint8_t{0});
+  const auto* bytes = reinterpret_cast<const uint8_t*>(&m_config);
+  constexpr uint64_t size = kBlockConfigSize;
+  if (offset >= size) return;
+  size_t n = static_cast<size_t>(std::min<uint64_t>(data.size(), size - offset));
+  std::memcpy(data.data(), bytes + offset, n);
+}
+
+void BlockDevice::write_config(uint64_t, std::span<const uint8_t>) {}
+
+BlockLimits BlockDevice::limits(uint64_t acked) const noexcept {
+  BlockLimits l;
+  l.capacity_sectors = m_disk.capacity_sectors();
+  l.read_only = m_disk.read_only();
+  l.discard = (acked & (1ULL << VIRTIO_BLK_F_DISCARD)) != 0;
+  l.write_zeroes = (acked & (1ULL << VIRTIO_BLK_F_WRITE_ZEROES)) != 0;
+  l.max_discard_sectors = m_config.max_discard_sectors;
+  l.max_discard_seg = m_config.max_discard_seg;
+  l.max_write_zeroes_sectors = m_config.max_write_zeroes_sectors;
+  l.max_write_zeroes_seg = m_config.max_write_zeroes_seg;
+  return l;
+}
+
+Result<void> BlockDevice::activate(virtio::Activation a) {
+  std::lock_guard lock(m_mutex);
+  if (m_running || a.queues.size() != 1 || a.queue_events.size() != 1 || !a.interrupt) {
+    return make_error(ErrorCode::invalid_state,
+                      "virtio-blk activate: already active or bad queues");
+  }
+  int kick_fd = ::fcntl(a.queue_events.front().fd(), F_DUPFD_CLOEXEC, 0);
+  if (kick_fd < 0) return errno_error("virtio-blk: dup queue eventfd");
+  int done_fd = ::fcntl(m_disk.completion_fd(), F_DUPFD_CLOEXEC, 0);
+  if (done_fd < 0) {
+    ::close(kick_fd);
+    return errno_error("virtio-blk: dup disk completion eventfd");
+  }
+  auto r =
+      std::make_shared<Running>(a, m_disk, limits(a.acked_features), m_options.chains_per_wakeup);
+  r->kick.assign(kick_fd);
+  r->done.assign(done_fd);
+  m_disk.clear_error_latch();  // a new driver instance; the previous one saw every error
+  {
+    std::lock_guard rl(r->mu);
+    r->arm_kick();
+    r->arm_done();
+  }
+  // Requests the driver queued before DRIVER_OK was seen are picked up without a new kick.
+  asio::post(r->io, [r] {
+    std::lock_guard rl(r->mu);
+    if (!r->stopped) r->process_queue();
+  });
+  m_running = std::move(r);
+  return {};
+}
+
+void BlockDevice::reset() {
+  std::shared_ptr<Running> r;
+  {
+    std::lock_guard lock(m_mutex);
+    r = std::move(m_running);
+  }
+  if (!r) return;
+  BlockCounters last;
+  {
+    std::lock_guard rl(r->mu);
+    r->stopped = true;
+    boost::system::error_code ignored;
+    r->kick.close(ignored);
+    r->done.close(ignored);
+    r->engine.reset();  // waits for in-flight disk I/O: guest buffers are untouched afterwards
+    last = r->engine.counters();
+  }
+  std::lock_guard lock(m_mutex);
+  m_last_counters = last;
+}
+
+void BlockDevice::notify(uint16_t queue_index) {
+  std::lock_guard lock(m_mutex);
+  if (m_running && queue_index == 0) m_running->kick_event.signal();
+}
+
+BlockCounters BlockDevice::counters() const {
+  std::shared_ptr<Running> r;
+  {
+    std::lock_guard lock(m_mutex);
+    if (!m_running) return m_last_counters;
+    r = m_running;
+  }
+  std::lock_guard rl(r->mu);
+  return r->engine.counters();
+}
+
+}  // namespace minivmm::block
