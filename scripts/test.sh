@@ -2,7 +2,8 @@
 # The one command that runs every minivmm test (README "Run all tests"; .ci/run calls it).
 # Steps, each with a progress line: install dependencies, build, unit tests (plain and under
 # ASan+UBSan), KVM tests with tiny guests on the host's /dev/kvm, a short libFuzzer run of every
-# fuzz target (clang), the guest kernel build (cached outside the checkout), and the end-to-end tests with real Linux in the nested KVM harness.
+# fuzz target (clang), the guest kernel build (cached outside the checkout), and the end-to-end
+# tests with real Linux in the nested KVM harness.
 # Ends with one line "N passed, M failed" counting the suites; exits non-zero if any failed.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
