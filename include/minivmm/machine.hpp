@@ -40,6 +40,17 @@ struct BootTimerEvent {
   std::chrono::nanoseconds since_create;  ///< since Machine::create began
 };
 
+/// One virtio-blk disk backed by a raw image file. Disks appear to the guest as /dev/vda,
+/// /dev/vdb, ... in the order given.
+struct DiskConfig {
+  std::string path;
+  bool read_only = false;  ///< opened O_RDONLY, VIRTIO_BLK_F_RO offered, every write IOERR
+  std::string serial;      ///< GET_ID answer, at most 20 bytes; empty: derived from the path
+  /// Boot from this disk: appends `root=/dev/vda rw` (`ro` when read_only) to the cmdline. Only
+  /// the first disk may be the root disk.
+  bool root = false;
+};
+
 struct MachineConfig {
   uint32_t vcpus = 1;
   uint64_t memory_mib = 128;
@@ -47,6 +58,7 @@ struct MachineConfig {
   std::string initrd_path;  ///< optional
   std::string cmdline = "console=ttyS0 reboot=k panic=-1";
   ConsoleConfig console;
+  std::vector<DiskConfig> disks;
   /// Called on the vCPU thread for every boot-timer write; optional.
   std::function<void(const BootTimerEvent&)> on_boot_timer;
 };

@@ -13,6 +13,11 @@ void add_run_options(CLI::App& app, RunOptions& o) {
   app.add_option("--memory", o.memory_mib, "guest memory in MiB")->capture_default_str();
   app.add_option("--console", o.console, "guest serial console: stdio, none or file:PATH")
       ->capture_default_str();
+  app.add_option(
+      "--disk", o.disks,
+      "virtio-blk disk from a raw image: PATH[,ro][,serial=ID] (repeatable: vda, vdb...)");
+  app.add_option("--rootfs", o.rootfs,
+                 "boot from this raw image as the first disk: PATH[,ro] (adds root=/dev/vda)");
   app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
@@ -36,6 +41,33 @@ Result<ConsoleConfig> parse_console(const std::string& spec) {
   return c;
 }
 
+Result<DiskConfig> parse_disk(const std::string& spec, const char* option) {
+  DiskConfig d;
+  size_t start = 0;
+  bool first = true;
+  while (start <= spec.size()) {
+    size_t comma = spec.find(',', start);
+    std::string part =
+        spec.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (first) {
+      d.path = part;
+    } else if (part == "ro") {
+      d.read_only = true;
+    } else if (part.rfind("serial=", 0) == 0 && std::string(option) == "--disk") {
+      d.serial = part.substr(7);
+    } else {
+      return make_error(ErrorCode::invalid_config, "{}: unknown option '{}' in '{}'", option, part,
+                        spec);
+    }
+    first = false;
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  if (d.path.empty())
+    return make_error(ErrorCode::invalid_config, "{}: '{}' has no path", option, spec);
+  return d;
+}
+
 Result<MachineConfig> to_machine_config(const RunOptions& o) {
   MachineConfig m;
   m.kernel_path = o.kernel;
@@ -43,6 +75,15 @@ Result<MachineConfig> to_machine_config(const RunOptions& o) {
   m.cmdline = o.cmdline;
   m.vcpus = o.vcpus;
   m.memory_mib = o.memory_mib;
+  if (!o.rootfs.empty()) {
+    MINIVMM_TRY(root, parse_disk(o.rootfs, "--rootfs"));
+    root.root = true;
+    m.disks.push_back(std::move(root));
+  }
+  for (const auto& spec : o.disks) {
+    MINIVMM_TRY(disk, parse_disk(spec, "--disk"));
+    m.disks.push_back(std::move(disk));
+  }
   MINIVMM_TRY(console, parse_console(o.console));
   m.console = std::move(console);
   return m;

@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <string>
+#include <vector>
 
 #include <minivmm/machine.hpp>
 
@@ -16,6 +17,8 @@ struct RunOptions {
   uint32_t vcpus = 1;
   uint64_t memory_mib = 128;
   std::string console = "stdio";
+  std::vector<std::string> disks;  ///< --disk PATH[,ro][,serial=ID], in order
+  std::string rootfs;              ///< --rootfs PATH[,ro]
   std::string log_level = "info";
 };
 
@@ -23,6 +26,9 @@ void add_run_options(CLI::App& app, RunOptions& opts);
 
 /// Errors (invalid_config) name the option: "--console: expected stdio, none or file:PATH".
 Result<MachineConfig> to_machine_config(const RunOptions& opts);
+
+/// Parses "PATH[,ro][,serial=ID]" (a --disk value; --rootfs allows only ",ro").
+Result<DiskConfig> parse_disk(const std::string& spec, const char* option);
 
 /// Parses a --console value into a ConsoleConfig.
 Result<ConsoleConfig> parse_console(const std::string& spec);

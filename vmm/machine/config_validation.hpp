@@ -9,6 +9,8 @@ namespace minivmm {
 inline constexpr uint32_t kMaxVcpus = 254;             ///< MP table / xAPIC id limit
 inline constexpr uint64_t kMinMemoryMib = 2;           ///< smaller cannot hold boot structures
 inline constexpr uint64_t kMaxMemoryMib = 1ull << 20;  ///< 1 TiB
+inline constexpr size_t kMaxVirtioDevices = 8;         ///< virtio-mmio slots (virtio_slots.hpp)
+inline constexpr size_t kMaxDiskSerial = 20;           ///< VIRTIO_BLK_ID_BYTES
 
 Result<void> validate_config(const MachineConfig& config);
 

@@ -22,7 +22,8 @@ class ConsoleSink {
       : m_kind(o.m_kind),
         m_fd(std::move(o.m_fd)),
         m_callback(std::move(o.m_callback)),
-        m_written(o.m_written.load()), m_dropped(o.m_dropped.load()) {}
+        m_written(o.m_written.load()),
+        m_dropped(o.m_dropped.load()) {}
 
   /// Called on vCPU threads with transmitted bytes. Never blocks on a full disk for long: write
   /// errors drop the bytes.

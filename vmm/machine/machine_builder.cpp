@@ -9,6 +9,7 @@
 #include "vmm/machine/config_validation.hpp"
 #include "vmm/machine/cpu_setup.hpp"
 #include "vmm/machine/machine_impl.hpp"
+#include "vmm/machine/virtio_attach.hpp"
 #include "vmm/memory/x86_layout.hpp"
 #include "vmm/sys/mapped_file.hpp"
 #include "vmm/sys/process_start.hpp"
@@ -30,7 +31,7 @@ Result<void> map_memory(Vm& vm, const GuestMemory& memory) {
   return {};
 }
 
-Result<boot::LoadedKernel> load_kernel(Machine::Impl& m) {
+Result<boot::LoadedKernel> load_kernel(Machine::Impl& m, const std::string& cmdline) {
   const MachineConfig& c = m.config;
   auto kernel = MappedFile::open(c.kernel_path);
   if (!kernel) return tl::unexpected(with_context(kernel.error(), "kernel"));
@@ -43,7 +44,7 @@ Result<boot::LoadedKernel> load_kernel(Machine::Impl& m) {
   boot::LinuxBootConfig boot_config;
   boot_config.kernel = kernel->bytes();
   if (initrd) boot_config.initrd = initrd->bytes();
-  boot_config.cmdline = c.cmdline;
+  boot_config.cmdline = cmdline;
   boot_config.vcpus = c.vcpus;
   auto loaded = boot::load_linux(m.memory, boot_config);
   if (!loaded) return tl::unexpected(with_context(loaded.error(), "kernel " + c.kernel_path));
@@ -87,8 +88,10 @@ Result<std::unique_ptr<Machine::Impl>> build_machine(const MachineConfig& config
                                            std::move(console));
   m->config = config;
   m->created_at = created_at;
-  MINIVMM_TRY(loaded, load_kernel(*m));
   MINIVMM_TRY_VOID(create_legacy_devices(*m));
+  std::string cmdline = config.cmdline;
+  MINIVMM_TRY_VOID(attach_block_devices(*m, cmdline));
+  MINIVMM_TRY(loaded, load_kernel(*m, cmdline));
   MINIVMM_TRY(supported, m->kvm.supported_cpuid());
   VcpuContext ctx{m->pio_bus, m->mmio_bus, m->stop, m->unassigned_log};
   for (uint32_t i = 0; i < config.vcpus; ++i) {

@@ -11,6 +11,7 @@
 #include "devices/legacy/boot_timer.hpp"
 #include "devices/legacy/i8042.hpp"
 #include "devices/legacy/serial.hpp"
+#include "devices/virtio/mmio_transport.hpp"
 #include "vmm/bus/bus.hpp"
 #include "vmm/kvm/kvm.hpp"
 #include "vmm/machine/console_sink.hpp"
@@ -52,6 +53,8 @@ class Machine::Impl {
   std::shared_ptr<Serial> serial;
   std::shared_ptr<I8042> i8042;
   std::shared_ptr<BootTimer> boot_timer;
+  /// Reset and released in ~Impl after the threads stop, while the io_context still exists.
+  std::vector<std::shared_ptr<virtio::MmioTransport>> virtio_transports;
 
   std::mutex lifecycle_mutex;
   Lifecycle lifecycle = Lifecycle::created;

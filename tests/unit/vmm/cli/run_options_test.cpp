@@ -121,7 +121,7 @@ TEST_CASE("command-line parsing of an unknown --log-level fails") {
 
 TEST_CASE("command-line parsing of an unknown option fails") {
   RunOptions o;
-  CHECK_FALSE(parse(o, "--kernel k --disk x").empty());
+  CHECK_FALSE(parse(o, "--kernel k --no-such-option x").empty());
 }
 
 TEST_CASE("command-line parsing with only --kernel keeps the defaults") {
@@ -156,6 +156,41 @@ TEST_CASE("command-line parsing stores every option") {
 TEST_CASE("command-line parsing of a negative --vcpus fails") {
   RunOptions o;
   CHECK_FALSE(parse(o, "--kernel k --vcpus -1").empty());
+}
+
+TEST_CASE("parse_disk reads the path, ro and serial") {
+  auto d = parse_disk("/img/a.raw,ro,serial=abc", "--disk");
+  REQUIRE(d.has_value());
+  CHECK(d->path == "/img/a.raw");
+  CHECK(d->read_only);
+  CHECK(d->serial == "abc");
+  CHECK_FALSE(d->root);
+}
+
+TEST_CASE("parse_disk refuses unknown options and an empty path, naming the option") {
+  auto bad = parse_disk("a.raw,rw", "--disk");
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error().message().find("--disk") != std::string::npos);
+  CHECK_FALSE(parse_disk(",ro", "--disk").has_value());
+  CHECK_FALSE(parse_disk("", "--disk").has_value());
+}
+
+TEST_CASE("--rootfs accepts ro but not serial") {
+  CHECK(parse_disk("root.img,ro", "--rootfs").has_value());
+  CHECK_FALSE(parse_disk("root.img,serial=x", "--rootfs").has_value());
+}
+
+TEST_CASE("--rootfs becomes the first disk, marked root, before the --disk disks") {
+  RunOptions o;
+  REQUIRE(parse(o, "--kernel k --disk b.img --rootfs r.img,ro --disk c.img,serial=s") == "");
+  auto m = to_machine_config(o);
+  REQUIRE(m.has_value());
+  REQUIRE(m->disks.size() == 3);
+  CHECK(m->disks[0].path == "r.img");
+  CHECK(m->disks[0].root);
+  CHECK(m->disks[0].read_only);
+  CHECK(m->disks[1].path == "b.img");
+  CHECK(m->disks[2].serial == "s");
 }
 
 }  // namespace

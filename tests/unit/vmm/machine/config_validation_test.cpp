@@ -132,5 +132,25 @@ TEST_CASE("an empty command line is accepted") {
   CHECK(validate_config(c).has_value());
 }
 
+TEST_CASE("disks: empty path, long serial, late root and duplicates are refused naming disks") {
+  auto c = valid();
+  c.disks = {{"", false, "", false}};
+  check_refused(c, "disks[0]");
+  c.disks = {{"a.img", false, std::string(21, 'x'), false}};
+  check_refused(c, "disks[0].serial");
+  c.disks = {{"a.img", false, "", false}, {"b.img", false, "", true}};
+  check_refused(c, "disks[1].root");
+  c.disks = {{"a.img", false, "", false}, {"a.img", true, "", false}};
+  check_refused(c, "disks[1]");
+}
+
+TEST_CASE("disks: more than the virtio slots are refused, eight are accepted") {
+  auto c = valid();
+  for (int i = 0; i < 8; ++i) c.disks.push_back({"d" + std::to_string(i), false, "", false});
+  CHECK(validate_config(c).has_value());
+  c.disks.push_back({"d8", false, "", false});
+  check_refused(c, "disks");
+}
+
 }  // namespace
 }  // namespace minivmm
