@@ -1,41 +1,19 @@
 #!/usr/bin/env bash
 # Builds the minivmm e2e L2 guest initramfs (gzip'ed newc cpio) at OUT.cpio.gz.
 #
-# Contents: /bin/busybox (busybox-static) with a symlink per applet, /bin/boot_mark (static C
-# tool writing the boot-timer port 0x440, from boot_mark.c), /init (guest/init: mounts, prints
-# the MINIVMM-E2E markers, reboots) and /e2e/scripts/*.sh (scenario scripts selected by the
-# `e2e.script=NAME` kernel cmdline word). Needs busybox-static, gcc (static glibc), cpio, gzip.
+# Contents (guest_tree.sh, shared with the root filesystem image of build_rootfs.sh):
+# /bin/busybox (busybox-static) with a symlink per applet, /bin/boot_mark (static C tool writing
+# the boot-timer port 0x440, from boot_mark.c), /init (guest/init: mounts, prints the MINIVMM-E2E
+# markers, reboots) and /e2e/scripts/*.sh (scenario scripts selected by the `e2e.script=NAME`
+# kernel cmdline word). Needs busybox-static, gcc (static glibc), cpio, gzip.
 # Usage: build_initramfs.sh OUT.cpio.gz
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 [ $# -eq 1 ] || { echo "usage: $0 OUT.cpio.gz" >&2; exit 2; }
 out=$1
-busybox=/bin/busybox
-if ! [ -x "$busybox" ] || ! "$busybox" --list >/dev/null 2>&1; then
-  echo "guest-initramfs: $busybox missing (install busybox-static)" >&2
-  exit 1
-fi
-
 root=$(mktemp -d "${TMPDIR:-/tmp}/minivmm-guest-initramfs.XXXXXX")
 trap 'rm -rf "$root"' EXIT
-mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,e2e/scripts}
-cp "$busybox" "$root/bin/busybox"
-# One relative symlink per applet, at the path busybox itself reports (bin, sbin, usr/bin...).
-while IFS= read -r applet; do
-  applet=${applet#/}
-  [ "$applet" = bin/busybox ] && continue
-  [ -e "$root/$applet" ] && continue
-  case "$applet" in
-    usr/*) ln -s ../../bin/busybox "$root/$applet" ;;
-    *) ln -s ../bin/busybox "$root/$applet" ;;
-  esac
-done < <("$busybox" --list-full)
-
-gcc -static -Os -s -Wall -Wextra -o "$root/bin/boot_mark" "$here/boot_mark.c"
-install -m 0755 "$here/init" "$root/init"
-for s in "$here"/scripts/*.sh; do
-  [ -e "$s" ] && install -m 0755 "$s" "$root/e2e/scripts/"
-done
+"$here/guest_tree.sh" "$root"
 # /dev/console lets the kernel hand init a console; without root, /init reopens it from devtmpfs.
 if [ "$(id -u)" -eq 0 ]; then
   mknod -m 600 "$root/dev/console" c 5 1
