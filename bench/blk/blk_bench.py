@@ -1,0 +1,494 @@
+#!/usr/bin/env python3
+"""virtio-blk benchmark: minivmm vs QEMU microvm's virtio-blk-device, side by side in ONE L1 boot.
+
+Run on demand (never in CI). Reuses the nested harness of tests/e2e (read-only): the guest kernel
+(guest-kernel-config/build.sh, cached), the L2 guest initramfs (tests/e2e/guest/build_initramfs.sh)
+plus an appended cpio with /bin/blkbench (bench/blk/guest/blkbench.c, static) and
+/e2e/scripts/blkbench.sh, the L1 machine (tests/e2e/l1/build_l1.sh) and run_l1.boot_l1().
+
+Inside L1 a 256 MiB raw image is created with dd in L1's /tmp, which is a tmpfs: the backing store
+is L1 RAM, so the numbers isolate the VMM's virtio-blk path from the host's disk. Then R rounds
+run; each round boots the guest once with minivmm and once with QEMU (the order alternates every
+round: M Q, Q M, M Q, ...), and each boot measures, with O_DIRECT on /dev/vda:
+  seqwrite   1 MiB blocks for T s, then fdatasync           (MB/s, 10^6 B/s)
+  seqread    1 MiB blocks for T s                            (MB/s)
+  randread   4 KiB at random aligned offsets for T s, QD 1   (IOPS)
+  randread_jN  the same with N threads (queue depth N)       (IOPS; --jobs N, 1 disables)
+While each L2 VMM runs, L1 samples every --sample seconds the global KVM exit counters
+(/sys/kernel/debug/kvm: exits, mmio_exits, io_exits, halt_exits, irq_injections), the VMM's CPU time
+(/proc/PID/stat) and thread count, and notes once whether the VMM holds an io_uring fd. The host
+lines those samples up with each measurement's window (timestamps of the guest's NAME.start and
+result markers on the same serial console) to report exits per I/O and VMM CPU use.
+
+Usage: bench/blk/blk_bench.py [--rounds 3] [--seconds 5] [--jobs 4] [--minivmm build/minivmm]
+                              [--out FILE] [--keep-log PATH]
+Prints a Markdown table (metric, minivmm median, QEMU median, ratio minivmm/QEMU, spread, runs),
+a diagnostics table, and the exact command. Exits non-zero when a VMM fails to boot, a marker is
+missing, or L1 fails / times out. Python standard library only.
+"""
+import argparse
+import os
+import re
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+E2E = os.path.join(REPO, "tests", "e2e")
+sys.dont_write_bytecode = True  # no __pycache__ in tests/e2e (owned by someone else)
+sys.path.insert(0, E2E)
+try:
+    import run_l1  # noqa: E402
+    import e2e_test  # noqa: E402  (for l2_command: the VMM flags that already work in L1)
+except Exception as e:  # tests/e2e is edited by others; say so instead of a bare traceback
+    raise SystemExit(f"blk_bench: ERROR: cannot import tests/e2e modules ({e!r})")
+
+VMMS = ("minivmm", "qemu")
+INITRD = "/payload/blkbench.cpio.gz"
+IMG = "/tmp/blkbench/disk.img"
+KVM_STATS = ("exits", "mmio_exits", "io_exits", "halt_exits", "irq_injections")
+
+
+def log(msg):
+    print(f"blk_bench: {msg}", file=sys.stderr, flush=True)
+
+
+def sh(cmd, what):
+    log(what)
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
+    if p.returncode != 0:
+        raise SystemExit(f"blk_bench: ERROR: {what} failed (rc={p.returncode}): "
+                         f"{' '.join(map(shlex.quote, cmd))}")
+    out = p.stdout.strip().splitlines()
+    return out[-1] if out else ""
+
+
+# ------------------------------------------------------------------------------------------------
+# Build: guest initramfs (e2e base + blkbench), L1 scenario script, L1
+# ------------------------------------------------------------------------------------------------
+def build_initramfs(workdir):
+    base = os.path.join(workdir, "guest-base.cpio.gz")
+    sh([os.path.join(E2E, "guest", "build_initramfs.sh"), base], "guest base initramfs (e2e)")
+    root = os.path.join(workdir, "extra-root")
+    os.makedirs(os.path.join(root, "bin"))
+    os.makedirs(os.path.join(root, "e2e", "scripts"))
+    sh(["gcc", "-static", "-O2", "-Wall", "-Wextra", "-pthread", "-s", "-o",
+        os.path.join(root, "bin", "blkbench"), os.path.join(HERE, "guest", "blkbench.c")],
+       "blkbench (gcc -static -O2)")
+    shutil.copy(os.path.join(HERE, "guest", "blkbench.sh"),
+                os.path.join(root, "e2e", "scripts", "blkbench.sh"))
+    os.chmod(os.path.join(root, "e2e", "scripts", "blkbench.sh"), 0o755)
+    extra = os.path.join(workdir, "extra.cpio.gz")
+    # The kernel unpacks concatenated (gzip'ed) newc archives in order: ours adds two files.
+    subprocess.run(f"cd {shlex.quote(root)} && find bin e2e | LC_ALL=C sort | "
+                   f"cpio --quiet -o -H newc --owner=0:0 | gzip -9 -n > {shlex.quote(extra)}",
+                   shell=True, check=True)
+    out = os.path.join(workdir, "blkbench.cpio.gz")
+    with open(out, "wb") as f:
+        for part in (base, extra):
+            with open(part, "rb") as p:
+                shutil.copyfileobj(p, f)
+    return out
+
+
+L1_HEAD = r"""#!/bin/sh
+# Generated by bench/blk/blk_bench.py: the virtio-blk benchmark inside L1.
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+mkdir -p /tmp/blkbench
+echo "BENCH-L1 tmp-fs=$(awk '$2 == "/tmp" { print $3 }' /proc/mounts) kernel=$(uname -r) nproc=$(grep -c ^processor /proc/cpuinfo)"
+dd if=/dev/zero of=@IMG@ bs=1M count=@DISK_MB@ 2>/dev/null || { echo "BENCH-L1 error=dd"; exit 1; }
+echo "BENCH-L1 image-bytes=$(stat -c %s @IMG@)"
+[ -r /sys/kernel/debug/kvm/exits ] && echo "BENCH-L1 kvm-debugfs=yes" || echo "BENCH-L1 kvm-debugfs=no"
+kvmstats() {
+  s=
+  for f in @KVM_STATS@; do read -r v </sys/kernel/debug/kvm/$f 2>/dev/null || v=NA; s="$s $f=$v"; done
+  echo "$s"
+}
+# run_one NAME LIMIT FILE: the VMM command in FILE, in its own session, with a watchdog. Its
+# console output goes through a FIFO and is printed with L1's uptime prepended ("L2[UP] line":
+# `read` builtins, no fork per line); a sampler writes `BENCH-SAMPLE NAME up=...` lines every
+# @SAMPLE@ s to a file that is printed after the run (so it never splits a guest line).
+stamp() {
+  while IFS= read -r l; do read -r up _ </proc/uptime; echo "L2[$up] $l"; done
+}
+run_one() {
+  name=$1 limit=$2 file=$3
+  echo "E2E-BEGIN $name"
+  fifo=/tmp/blkbench/fifo.$name samples=/tmp/blkbench/samples.$name
+  rm -f "$fifo" "$samples"; mkfifo "$fifo"
+  stamp <"$fifo" &
+  stamper=$!
+  setsid sh "$file" >"$fifo" 2>&1 &
+  pid=$!
+  ( sleep "$limit"; echo "BENCH-TIMEOUT $name after ${limit}s"; kill -KILL -- "-$pid" "$pid" 2>/dev/null ) &
+  watchdog=$!
+  (
+    n=0
+    while kill -0 "$pid" 2>/dev/null; do
+      st=
+      read -r st </proc/$pid/stat 2>/dev/null
+      read -r up _ </proc/uptime
+      # after the ")" closing comm: $1 = field 3 (state), so utime/stime (fields 14/15) are $12/$13
+      # and num_threads (field 20) is $18
+      set -- ${st##*) }
+      echo "BENCH-SAMPLE $name up=$up cpu_ticks=$((${12:-0} + ${13:-0})) threads=${18:-0}$(kvmstats)"
+      if [ $((n % 8)) -eq 2 ]; then
+        echo "BENCH-L1 $name t=${n}s vmm-pid=$pid io_uring-fds=$(ls -l /proc/$pid/fd 2>/dev/null | grep -c io_uring) threads=$(cat /proc/$pid/task/*/comm 2>/dev/null | sort | uniq -c | awk '{ printf "%s%sx%s", sep, $1, $2; sep = "," }')"
+      fi
+      n=$((n + 1))
+      sleep @SAMPLE@
+    done
+  ) >"$samples" 2>&1 &
+  sampler=$!
+  wait "$pid"
+  rc=$?
+  if ! kill -0 "$watchdog" 2>/dev/null; then rc=124; fi
+  kill "$watchdog" 2>/dev/null
+  wait "$watchdog" 2>/dev/null
+  wait "$sampler" 2>/dev/null
+  wait "$stamper" 2>/dev/null
+  cat "$samples"
+  rm -f "$fifo" "$samples"
+  echo "E2E-END $name rc=$rc"
+}
+"""
+
+
+def run_plan(rounds):
+    """[(run name, vmm)]: the VMM order alternates every round (M Q, Q M, ...)."""
+    plan = []
+    for r in range(1, rounds + 1):
+        order = VMMS if r % 2 == 1 else tuple(reversed(VMMS))
+        plan += [(f"r{r}-{vmm}", vmm) for vmm in order]
+    return plan
+
+
+def write_l1_script(workdir, args, plan, run_limit):
+    cmdline = (f"{e2e_test.BASE_CMDLINE} quiet e2e.script=blkbench bench.seconds={args.seconds:g} "
+               f"bench.jobs={args.jobs}")
+    files = []
+    head = (L1_HEAD.replace("@IMG@", IMG).replace("@DISK_MB@", str(args.disk_mb))
+            .replace("@KVM_STATS@", " ".join(KVM_STATS)).replace("@SAMPLE@", f"{args.sample:g}"))
+    body = [head]
+    commands = {}
+    for name, vmm in plan:
+        cmd = e2e_test.l2_command(vmm, e2e_test.VMLINUX, args.memory, vcpus=args.vcpus,
+                                  cmdline=cmdline, initrd=INITRD, disks=[(IMG, False)])
+        commands[vmm] = cmd
+        path = os.path.join(workdir, f"{name}.sh")
+        with open(path, "w") as f:
+            f.write(f"# blk_bench run {name}\nexec {cmd}\n")
+        files.append(f"{path}=bench/{name}.sh")
+        body.append(f"run_one {name} {run_limit} /payload/bench/{name}.sh\n")
+    body.append("rm -rf /tmp/blkbench\n")
+    script = os.path.join(workdir, "scenario.sh")
+    with open(script, "w") as f:
+        f.write("".join(body))
+    return script, files, commands
+
+
+def build_l1(args, workdir, kernel_dir, initrd, script, files):
+    a = [os.path.join(E2E, "l1", "build_l1.sh"), "--out", os.path.join(workdir, "l1"),
+         "--scenario", script, "--file", f"{kernel_dir}/vmlinux=vmlinux",
+         "--file", f"{initrd}=blkbench.cpio.gz"]
+    minivmm = os.path.abspath(args.minivmm)
+    if not os.access(minivmm, os.X_OK):
+        raise SystemExit(f"blk_bench: ERROR: minivmm binary {minivmm} not found or not executable")
+    a += ["--bin", f"{minivmm}=minivmm"]
+    qemu = shutil.which("qemu-system-x86_64")
+    if not qemu:
+        raise SystemExit("blk_bench: ERROR: qemu-system-x86_64 not found (scripts/setup.sh)")
+    rom = os.path.join(os.path.dirname(os.path.realpath(qemu)), "..", "share", "qemu",
+                       "bios-microvm.bin")
+    # microvm with acpi=off (tests/e2e l2_command) asks for qboot.rom: the same firmware file.
+    a += ["--bin", f"{qemu}=qemu-system-x86_64",
+          "--file", f"{os.path.realpath(rom)}=qemu-roms/bios-microvm.bin",
+          "--file", f"{os.path.realpath(rom)}=qemu-roms/qboot.rom"]
+    for f in files:
+        a += ["--file", f]
+    return sh(a, "L1 kernel + initramfs (tests/e2e/l1/build_l1.sh)")
+
+
+# ------------------------------------------------------------------------------------------------
+# Parsing
+# ------------------------------------------------------------------------------------------------
+_BENCH = re.compile(r"MINIVMM-BENCH ([A-Za-z0-9_.-]+)=(\S*)")
+_SAMPLE = re.compile(r"BENCH-SAMPLE (\S+) (.*)$")
+_STAMPED = re.compile(r"^L2\[([0-9.]+)\] (.*)$")  # a VMM console line, with L1's uptime
+
+
+class Run:
+    def __init__(self, name, vmm):
+        self.name, self.vmm = name, vmm
+        self.began = False
+        self.rc = None
+        self.lines = []
+        self.markers = {}   # key -> value
+        self.marker_t = {}  # key -> host time of its line
+        self.samples = []   # (host t, {key: int})
+        self.l1_info = []  # BENCH-L1 NAME lines: io_uring fds, threads by name
+
+    def tail(self, n=15):
+        return "\n".join("    | " + line for line in self.lines[-n:]) or "    (no output)"
+
+
+def parse(lines, plan):
+    runs = {name: Run(name, vmm) for name, vmm in plan}
+    current = None
+    for t, text in lines:
+        m = re.search(r"E2E-BEGIN (\S+)", text)
+        if m and m.group(1) in runs:
+            current = runs[m.group(1)]
+            current.began = True
+            continue
+        m = re.search(r"E2E-END (\S+) rc=(-?\d+)", text)
+        if m and m.group(1) in runs:
+            runs[m.group(1)].rc = int(m.group(2))
+            current = None
+            continue
+        m = _SAMPLE.search(text)
+        if m and m.group(1) in runs:
+            vals = {}
+            for kv in m.group(2).split():
+                k, _, v = kv.partition("=")
+                try:
+                    vals[k] = float(v)
+                except ValueError:
+                    pass
+            if "up" in vals:  # L1 uptime: the clock of the stamped L2 console lines
+                runs[m.group(1)].samples.append((vals["up"], vals))
+            continue
+        if current is None:
+            continue
+        current.lines.append(text)
+        st = _STAMPED.search(text)
+        if st:  # L2 console lines carry L1's uptime: the same clock as the samples
+            t, text = float(st.group(1)), st.group(2)
+        if "BENCH-L1 " + current.name + " " in text:
+            current.l1_info.append(text[text.index("BENCH-L1 ") + len("BENCH-L1 " + current.name) + 1:])
+        mm = _BENCH.search(text)
+        if mm:
+            current.markers.setdefault(mm.group(1), mm.group(2))
+            current.marker_t.setdefault(mm.group(1), t)
+    return runs
+
+
+def window_rates(run, metric):
+    """Rates of the L1 samples inside the measurement window of `metric` (from its .start marker
+    to its result marker): {key: per second}, or {} when fewer than two samples fall inside."""
+    t0, t1 = run.marker_t.get(metric + ".start"), run.marker_t.get(metric)
+    if t0 is None or t1 is None:
+        return {}
+    inside = [(t, v) for t, v in run.samples if t0 <= t <= t1]
+    if len(inside) < 2:
+        return {}
+    (ta, a), (tb, b) = inside[0], inside[-1]
+    dt = tb - ta
+    if dt <= 0:
+        return {}
+    return {k: (b[k] - a[k]) / dt for k in b if k in a and k not in ("up", "threads")}
+
+
+def fmt(v, digits=0):
+    if v is None:
+        return "-"
+    if abs(v) >= 100 or digits == 0:
+        return f"{v:,.0f}"
+    return f"{v:.{digits}f}"
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog=__doc__[__doc__.index("Usage:"):])
+    ap.add_argument("--rounds", type=int, default=3, help="rounds (each: one minivmm and one "
+                    "QEMU boot, order alternating); default 3")
+    ap.add_argument("--seconds", type=float, default=5, help="seconds per measurement (default 5)")
+    ap.add_argument("--jobs", type=int, default=4, help="threads (queue depth) of the extra "
+                    "random-read measurement; 1 disables it (default 4)")
+    ap.add_argument("--minivmm", default=os.path.join(REPO, "build", "minivmm"))
+    ap.add_argument("--out", metavar="FILE", help="also write the report (Markdown) here")
+    ap.add_argument("--keep-log", metavar="PATH", help="write L1's serial log here")
+    ap.add_argument("--memory", type=int, default=256, help="guest MiB (default 256)")
+    ap.add_argument("--vcpus", type=int, default=1, help="guest vCPUs (default 1)")
+    ap.add_argument("--disk-mb", type=int, default=256, help="raw image size (default 256)")
+    ap.add_argument("--sample", type=float, default=1, help="L1 sampling period, s (default 1)")
+    ap.add_argument("--kernel-dir", help="guest kernel dir with vmlinux (default: "
+                    "guest-kernel-config/build.sh, cached)")
+    ap.add_argument("--timeout", type=float, help="L1 budget in seconds (default: from rounds)")
+    args = ap.parse_args()
+    if args.rounds < 1 or args.seconds <= 0 or args.jobs < 1:
+        ap.error("--rounds, --seconds and --jobs must be positive")
+    command = " ".join(shlex.quote(a) for a in [os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:])
+
+    t_start = time.monotonic()
+    workdir = tempfile.mkdtemp(prefix="minivmm-blkbench.")
+    plan = run_plan(args.rounds)
+    n_meas = 4 if args.jobs > 1 else 3
+    run_limit = int(90 + n_meas * (args.seconds + 10))
+    try:
+        kernel_dir = args.kernel_dir or sh([os.path.join(REPO, "guest-kernel-config", "build.sh")],
+                                           "guest kernel (guest-kernel-config/build.sh)")
+        initrd = build_initramfs(workdir)
+        script, files, commands = write_l1_script(workdir, args, plan, run_limit)
+        l1_dir = build_l1(args, workdir, kernel_dir, initrd, script, files)
+    except SystemExit as e:
+        print(e, flush=True)
+        log(f"kept {workdir}")
+        return 1
+
+    log_path = args.keep_log or os.path.join(workdir, "l1-serial.log")
+    budget = args.timeout or 120 + len(plan) * run_limit
+    res = run_l1.boot_l1(os.path.join(l1_dir, "vmlinuz"), os.path.join(l1_dir, "l1.cpio.gz"),
+                         log_path, budget, scenario_limits={n: run_limit for n, _ in plan})
+    runs = parse(res.lines, plan)
+    shutil.rmtree(os.path.join(workdir, "l1"), ignore_errors=True)
+
+    metrics = [("seqwrite", "sequential write, 1 MiB O_DIRECT + fdatasync", "MB/s"),
+               ("seqread", "sequential read, 1 MiB O_DIRECT", "MB/s"),
+               ("randread", "4 KiB random read, O_DIRECT, QD1", "IOPS")]
+    if args.jobs > 1:
+        metrics.append((f"randread_j{args.jobs}",
+                        f"4 KiB random read, O_DIRECT, QD{args.jobs} ({args.jobs} threads)", "IOPS"))
+
+    # Failures: a VMM that never finished, failed, or a missing marker.
+    errors = []
+    if res.l1_error:
+        errors.append(f"L1: {res.l1_error}")
+    for name, vmm in plan:
+        run = runs[name]
+        if not run.began:
+            why = ("L1 wedged in " + res.stuck_scenario if res.stuck_scenario else
+                   "L1 timed out" if res.timed_out else f"L1 exited rc={res.returncode}")
+            errors.append(f"{name}: {vmm} never started ({why})")
+            continue
+        if run.rc is None:
+            errors.append(f"{name}: {vmm} did not finish (L1 timed out or wedged); last lines:\n"
+                          f"{run.tail()}")
+            continue
+        missing = [m for m, _, _ in metrics if m not in run.markers]
+        failed = {k: v for k, v in run.markers.items() if k.endswith((".failed", ".error"))}
+        if "sectors" not in run.markers:
+            errors.append(f"{name}: {vmm} did not boot the guest into blkbench.sh (no "
+                          f"MINIVMM-BENCH markers; VMM rc={run.rc}); last lines:\n{run.tail()}")
+        elif missing or failed or run.rc != 0:
+            errors.append(f"{name}: {vmm} rc={run.rc}, missing {missing or 'nothing'}, "
+                          f"errors {failed or 'none'}; last lines:\n{run.tail()}")
+
+    results = {vmm: {m: [] for m, _, _ in metrics} for vmm in VMMS}
+    diag = {vmm: {m: {} for m, _, _ in metrics} for vmm in VMMS}
+    for name, vmm in plan:
+        run = runs[name]
+        for m, _, _ in metrics:
+            try:
+                v = float(run.markers[m])
+            except (KeyError, ValueError):
+                continue
+            results[vmm][m].append(v)
+            d = diag[vmm][m]
+            ops = float(run.markers.get(m + ".ops", 0))
+            secs = float(run.markers.get(m + ".secs", 0)) or None
+            opsps = ops / secs if secs else None
+            extras = {"lat_us": run.markers.get(m + ".lat_us"),
+                      "busy_pct": run.markers.get(m + ".busy_pct"),
+                      "iowait_pct": run.markers.get(m + ".iowait_pct")}
+            for k, val in extras.items():
+                if val is not None:
+                    d.setdefault(k, []).append(float(val))
+            if opsps:
+                irqs = run.markers.get(m + ".irqs")
+                if irqs is not None and ops:
+                    d.setdefault("irqs_per_io", []).append(float(irqs) / ops)
+                rates = window_rates(run, m)
+                if "exits" in rates:
+                    d.setdefault("exits_per_io", []).append(rates["exits"] / opsps)
+                    d.setdefault("mmio_per_io", []).append(rates.get("mmio_exits", 0) / opsps)
+                    d.setdefault("halt_per_io", []).append(rates.get("halt_exits", 0) / opsps)
+                if "cpu_ticks" in rates:  # ticks are 1/100 s: percent of one L1 CPU
+                    d.setdefault("vmm_cpu_pct", []).append(rates["cpu_ticks"])
+                    d.setdefault("vmm_cpu_us_per_io", []).append(rates["cpu_ticks"] * 1e4 / opsps)
+
+    out = []
+    out.append(f"## virtio-blk: minivmm vs QEMU microvm virtio-blk-device (nested harness, one L1 "
+               f"run)\n")
+    out.append(f"Guest: {args.vcpus} vCPU, {args.memory} MiB, /dev/vda = {args.disk_mb} MiB raw "
+               f"image in L1's /tmp (tmpfs: the backing store is L1 RAM, so the host disk is out of "
+               f"the path); {args.seconds:g} s per measurement; {args.rounds} rounds, VMM order "
+               f"alternating per round. Both VMMs use L1's page cache (no O_DIRECT on the host "
+               f"side; QEMU: cache=writeback, aio=threads defaults).\n")
+    out.append("| metric | unit | minivmm median | QEMU median | ratio (minivmm/QEMU) | "
+               "minivmm spread (min-max) | QEMU spread (min-max) | runs (minivmm/QEMU) |")
+    out.append("|---|---|---|---|---|---|---|---|")
+    ok_ratio = True
+    for m, desc, unit in metrics:
+        a, b = results["minivmm"][m], results["qemu"][m]
+        ma, mb = median(a), median(b)
+        ratio = f"{ma / mb:.2f}x" if ma and mb else "-"
+        if ma and mb and ma / mb < 1.2:
+            ok_ratio = False
+        sa = f"{fmt(min(a), 1)}-{fmt(max(a), 1)}" if a else "-"
+        sb = f"{fmt(min(b), 1)}-{fmt(max(b), 1)}" if b else "-"
+        out.append(f"| {desc} | {unit} | {fmt(ma, 1)} | {fmt(mb, 1)} | {ratio} | {sa} | {sb} | "
+                   f"{len(a)}/{len(b)} |")
+    out.append("\nTarget (TARGETS.md): minivmm >= 1.2x QEMU on every row: "
+               + ("met." if ok_ratio and not errors else "NOT met." if not errors else
+                  "incomplete (errors below)."))
+    out.append("\nDiagnostics (medians over rounds; exits from L1's /sys/kernel/debug/kvm during "
+               "each measurement window, VMM process CPU from /proc/PID/stat in L1 in % of one L1 CPU, including the guest's own time on the vCPU thread; guest "
+               "busy/iowait from the guest's /proc/stat):\n")
+    keys = [("lat_us", "guest latency/IO us", 0), ("busy_pct", "guest CPU busy %", 0),
+            ("iowait_pct", "guest iowait %", 0), ("irqs_per_io", "guest virtio IRQs/IO", 2),
+            ("exits_per_io", "KVM exits/IO", 2), ("mmio_per_io", "MMIO exits/IO", 2),
+            ("halt_per_io", "HLT exits/IO", 2), ("vmm_cpu_pct", "VMM process CPU % (incl. guest)", 0),
+            ("vmm_cpu_us_per_io", "VMM process CPU us/IO", 0)]
+    out.append("| metric | VMM | " + " | ".join(k[1] for k in keys) + " |")
+    out.append("|---|---|" + "---|" * len(keys))
+    for m, _, _ in metrics:
+        for vmm in VMMS:
+            d = diag[vmm][m]
+            out.append(f"| {m} | {vmm} | " + " | ".join(fmt(median(d.get(k, [])), dg)
+                                                       for k, _, dg in keys) + " |")
+    info = [f"{n}: {i}" for n, _ in plan for i in runs[n].l1_info]
+    if info:
+        out.append("\nL2 VMM processes in L1 (io_uring fds; threads as COUNTxNAME; every 8 "
+                   "samples from 2 s after start):\n")
+        out += [f"    {i}" for i in info]
+    l1_lines = sorted({text[text.index("BENCH-L1"):] for _, text in res.lines
+                       if "BENCH-L1 " in text and "vmm-pid" not in text})
+    if l1_lines:
+        out += ["", "L1: " + "; ".join(line[len("BENCH-L1 "):] for line in l1_lines)]
+    out.append("\nL2 commands (in L1):\n")
+    for vmm in VMMS:
+        out.append(f"    {commands[vmm]}")
+    out.append(f"\nCommand: `{command}` (L1 run {res.elapsed:.0f} s, total "
+               f"{time.monotonic() - t_start:.0f} s)")
+    if errors:
+        out.append("\nERRORS:\n")
+        out += [f"- {e}" for e in errors]
+    report = "\n".join(out) + "\n"
+    print(report, flush=True)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(report)
+    bad = bool(errors) or res.timed_out or (res.returncode not in (0, None))
+    if bad:
+        if res.timed_out:
+            log(f"L1 timed out / was killed ({res.stuck_scenario or 'budget'}); log {log_path}")
+        log(f"FAILED; kept {workdir} (serial log {log_path})")
+        return 1
+    if not args.keep_log:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
