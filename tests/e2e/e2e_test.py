@@ -82,7 +82,10 @@ def l2_command(vmm, kernel, memory=256, vcpus=None, cmdline=BASE_CMDLINE, initrd
         argv += ["--console", "stdio", "--cmdline", cmdline, *extra_minivmm]
     elif vmm == "qemu":
         argv = ["/payload/qemu-system-x86_64", "-L", "/payload/qemu-roms",
-                "-M", "microvm,x-option-roms=off,rtc=off,isa-serial=on", "-enable-kvm",
+                # acpi=off: the guest kernel has no ACPI, so QEMU must list the virtio-mmio
+                # devices on the kernel cmdline (virtio_mmio.device=...), which it only does
+                # without ACPI; it keeps -device order (first drive = /dev/vda).
+                "-M", "microvm,x-option-roms=off,rtc=off,isa-serial=on,acpi=off", "-enable-kvm",
                 "-cpu", "host", "-m", str(memory), "-smp", str(vcpus or 1), "-nodefaults",
                 "-no-user-config", "-nographic", "-serial", "stdio", "-no-reboot",
                 # microvm has no i8042 of its own: add one so `reboot=k` resets (and -no-reboot
@@ -285,10 +288,19 @@ rm -rf "$D"
 exit $rc""")
 
 
+L1_SETUP_ERRORS = {90: "mkfs.ext4 of the rootfs image failed in L1",
+                   91: "mounting the 16 MiB tmpfs in L1 failed"}
+
+
+def check_l1_setup(run):
+    if run.rc in L1_SETUP_ERRORS:
+        raise Fail(f"{L1_SETUP_ERRORS[run.rc]} (rc={run.rc}); last output lines:\n{run.tail()}")
+
+
 def expect_equal(run, key_guest, key_l1, what):
     g, h = expect_marker(run, key_guest), expect_marker(run, key_l1)
     if not g or g != h:
-        raise Fail(f"{what}: guest {key_guest}={g!r} but L1 {key_l1}={h!r}:\n{run.quote_markers()}")
+        raise Fail(f"{what}: {key_guest}={g!r} but {key_l1}={h!r}:\n{run.quote_markers()}")
 
 
 def expect_value(run, key, want, what):
@@ -298,6 +310,7 @@ def expect_value(run, key, want, what):
 
 
 def check_rootfs(run):
+    check_l1_setup(run)
     check_boot(run)
     root = expect_marker(run, "root")
     if not root.endswith(":ext4:rw"):
@@ -325,7 +338,21 @@ def shell_disk_ro(vmm):
 mkrootfs "$D/rootfs.img" 64 || {{ echo "E2E-L1 mkfs.ext4 failed"; exit 90; }}
 dd if=/dev/urandom of="$D/ro.img" bs=1M count=8 2>/dev/null
 mark l1-ro-sha256-before "$(sha256sum "$D/ro.img" | cut -d' ' -f1)"
-{cmd}
+{cmd} &
+pid=$!
+# How the VMM opened ro.img: the octal `flags:` of every fd of it in /proc/PID/fdinfo.
+set +x
+flags=
+while kill -0 $pid 2>/dev/null && [ -z "$flags" ]; do
+  for fd in /proc/$pid/fd/*; do
+    [ "$(readlink "$fd" 2>/dev/null)" = "$D/ro.img" ] || continue
+    flags="$flags$(awk '/^flags:/ {{ print $2 }}' "/proc/$pid/fdinfo/${{fd##*/}}"),"
+  done
+  sleep 0.2
+done
+set -x
+mark l1-ro-open-flags "${{flags:-none}}"
+wait $pid
 rc=$?
 mark l1-ro-sha256-after "$(sha256sum "$D/ro.img" | cut -d' ' -f1)"
 mark l1-ro-size-after "$(stat -c %s "$D/ro.img")"
@@ -334,7 +361,16 @@ exit $rc""")
 
 
 def check_disk_ro(run):
+    check_l1_setup(run)
     check_boot(run)
+    flags = expect_marker(run, "l1-ro-open-flags")
+    if flags == "none":
+        raise Fail("never saw an open fd of ro.img in /proc/PID/fd of the VMM while it ran:\n"
+                   f"{run.quote_markers()}")
+    writable = [f for f in flags.split(",") if f and int(f, 8) & 3 != 0]  # O_ACCMODE != O_RDONLY
+    if writable:
+        raise Fail(f"the VMM opened the read-only image for writing (fdinfo flags {flags}):\n"
+                   f"{run.quote_markers()}")
     expect_value(run, "ro-serial", "e2e-ro", "/sys/block/vdb/serial (GET_ID)")
     expect_value(run, "ro-sectors", str(8 << 11), "/sys/block/vdb/size (capacity)")
     expect_value(run, "ro-sysfs-ro", "1", "/sys/block/vdb/ro (VIRTIO_BLK_F_RO)")
@@ -364,6 +400,7 @@ exit $rc""")
 
 
 def check_two_disks(run):
+    check_l1_setup(run)
     check_boot(run)
     for d, serial, mib in (("vda", "e2e-a", 8), ("vdb", "e2e-b", 12)):
         expect_value(run, f"{d}-serial", serial, f"/dev/{d} serial (disk order)")
@@ -395,6 +432,7 @@ exit $rc""")
 
 
 def check_disk_full(run):
+    check_l1_setup(run)
     expect_marker(run, "init-started")
     expect_value(run, "full-sectors", str(64 << 11), "/dev/vda capacity (64 MiB sparse file)")
     expect_value(run, "full-write", "failed",
@@ -439,6 +477,7 @@ exit 0""")
 
 
 def check_durability(run):
+    check_l1_setup(run)
     expect_marker(run, "init-started")
     for bad, why in (("l1-vmm-exited-early", "the VMM exited before the guest printed `synced`"),
                      ("l1-synced-timeout", "no `synced` from the guest within 120 s")):
@@ -451,7 +490,36 @@ def check_durability(run):
                  "first 8 MiB of the image after SIGKILL (flushed data lost)")
 
 
+def shell_rootfs_sandbox(vmm):
+    cmd = l2_command(vmm, VMLINUX, 256, vcpus=2,
+                     cmdline=f"{BASE_CMDLINE} quiet e2e.script=sandbox",
+                     rootfs=(f"{disk_dir(vmm)}/rootfs.img", False))
+    return disk_snippet(vmm, f"""
+mkrootfs "$D/rootfs.img" 64 || {{ echo "E2E-L1 mkfs.ext4 failed"; exit 90; }}
+{cmd}
+rc=$?
+/payload/e2fsck -fn "$D/rootfs.img" >"$D/fsck.log" 2>&1
+mark l1-fsck-rc $?
+sed 's/^/E2E-L1 e2fsck: /' "$D/fsck.log"
+rm -rf "$D"
+exit $rc""")
+
+
+def check_rootfs_sandbox(run):
+    """What the quick start does with the rootfs image: sandbox script from the disk."""
+    check_l1_setup(run)
+    check_sandbox(run)
+    root = expect_marker(run, "root")
+    if not root.endswith(":ext4:rw"):
+        raise Fail(f"guest root is {root!r}, expected DEVICE:ext4:rw:\n{run.quote_markers()}")
+    if expect_marker(run, "l1-fsck-rc") != "0":
+        fl = [line for line in run.lines if "E2E-L1 e2fsck" in line]
+        raise Fail("e2fsck -fn on the image after the run failed:\n" +
+                   "\n".join("    | " + line for line in fl[-15:]))
+
+
 DISK_SCENARIOS = [
+    ("rootfs-sandbox", shell_rootfs_sandbox, check_rootfs_sandbox, 90),
     ("rootfs", shell_rootfs, check_rootfs, 300),
     ("disk-ro", shell_disk_ro, check_disk_ro, 120),
     ("two-disks", shell_two_disks, check_two_disks, 120),
@@ -580,7 +648,10 @@ def build_payload_args(args, kernel_dir, guest_initrd, rootfs_tar):
         rom = os.path.join(os.path.dirname(os.path.realpath(qemu)), "..", "share", "qemu",
                            "bios-microvm.bin")
         a += ["--bin", f"{qemu}=qemu-system-x86_64",
-              "--file", f"{os.path.realpath(rom)}=qemu-roms/bios-microvm.bin"]
+              "--file", f"{os.path.realpath(rom)}=qemu-roms/bios-microvm.bin",
+              # microvm with acpi=off (see l2_command) asks for qboot.rom (the same firmware
+              # in Debian: bios-microvm.bin is a symlink to it).
+              "--file", f"{os.path.realpath(rom)}=qemu-roms/qboot.rom"]
     return a
 
 
