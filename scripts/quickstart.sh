@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's first command: installs dependencies, builds minivmm, builds the guest kernel
-# (cached) and a busybox initramfs, and boots it as a sandbox guest with `minivmm run`. On a host
+# (cached) and an ext4 root filesystem image (busybox, `mkfs.ext4 -d`, no root privileges), and
+# boots it as a sandbox guest with `minivmm run --rootfs`. On a host
 # whose /dev/kvm is PVM (upstream Linux cannot boot there), it says so in one line and runs the
 # same boot inside the nested KVM harness (tests/e2e), printing the guest's console.
 set -euo pipefail
@@ -18,10 +19,10 @@ step "[4/4] booting the sandbox guest"
 if [ -d /sys/module/kvm_pvm ]; then
   echo "quickstart: this host's /dev/kvm is PVM, which cannot run an upstream Linux guest; running the same 'minivmm run' inside the nested KVM harness (QEMU TCG + kvm_amd, about a minute)." >&2
   exec python3 tests/e2e/e2e_test.py --minivmm build/minivmm --kernel-dir "$kernel_dir" \
-    --only sandbox --show-console
+    --only rootfs-sandbox --show-console
 fi
-initrd=$(mktemp --suffix=.cpio.gz)
-trap 'rm -f "$initrd"' EXIT
-tests/e2e/guest/build_initramfs.sh "$initrd" >/dev/null
-build/minivmm run --kernel "$kernel_dir/vmlinux" --initrd "$initrd" --vcpus 2 --memory 256 \
+rootfs=$(mktemp --suffix=.ext4)
+trap 'rm -f "$rootfs"' EXIT
+tests/e2e/guest/build_rootfs.sh "$rootfs" >/dev/null
+build/minivmm run --kernel "$kernel_dir/vmlinux" --rootfs "$rootfs" --vcpus 2 --memory 256 \
   --cmdline "console=ttyS0 reboot=k panic=-1 quiet e2e.script=sandbox"

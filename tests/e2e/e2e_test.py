@@ -742,9 +742,9 @@ def main():
     budget = args.timeout  # for L1 alone: a cold guest-kernel build must not eat into it
     res, runs = boot_and_parse(args, l1_dir, log_path, budget, plan)
     if res.stuck_scenario:
-        # Rarely (about 2 in 55 minivmm boots while the harness was written) the whole L1 machine
-        # wedges as an L2 VMM starts: no output, both TCG threads busy. It was never reproduced
-        # on demand. Boot a fresh L1 once for the unfinished scenarios, and say so loudly, so
+        # Rarely the whole L1 machine wedges as an L2 VMM starts: no output, both TCG threads
+        # busy. Seen with minivmm (2 in ~55 starts) and with QEMU (once, in bench/blk) as the L2
+        # VMM, so it lies in the nested emulation, not in either VMM; never reproduced on demand. Boot a fresh L1 once for the unfinished scenarios, and say so loudly, so
         # the flake is visible in every log but does not hide real failures (a second wedge
         # fails the run).
         unfinished = [p for p in plan if runs[p[0]].rc is None]
