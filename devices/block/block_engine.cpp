@@ -4,7 +4,10 @@
 // written only after the disk finished with the buffers.
 #include "devices/block/block_engine.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
+#include <cstring>
 #include <limits>
 
 namespace minivmm::block {
@@ -139,6 +142,11 @@ size_t BlockEngine::process_completions() {
     if (c.error == 0 && s.type == RequestType::in) m_counters.bytes_read += s.data_len;
     if (c.error == 0 && s.type == RequestType::out) m_counters.bytes_written += s.data_len;
     BlockStatus status = c.error == 0 ? BlockStatus::ok : BlockStatus::ioerr;
+    // A host I/O error (ENOSPC, EIO...) is the operator's business too: say so, rate-limited.
+    if (c.error != 0 && m_host_error_log.allow())
+      spdlog::warn(
+          "virtio-blk: host I/O error on a type {} request of {} bytes: {} (guest gets IOERR)",
+          static_cast<uint32_t>(s.type), s.data_len, std::strerror(c.error));
     finish(s.head, s.status_addr, status, c.error == 0 ? s.ok_used_len : 1);
   }
   return m_reaped.size();

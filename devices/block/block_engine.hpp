@@ -15,6 +15,7 @@
 #include "devices/block/disk_file.hpp"
 #include "devices/virtio/descriptor_chain.hpp"
 #include "vmm/memory/guest_memory.hpp"
+#include "vmm/sys/rate_limit.hpp"
 
 namespace minivmm::block {
 
@@ -77,6 +78,7 @@ class BlockEngine {
   std::vector<uint32_t> m_free;
   std::vector<IoCompletion> m_reaped;  ///< reused buffer, capacity max_in_flight
   BlockCounters m_counters;
+  RateLimiter m_host_error_log{5};
 };
 
 }  // namespace minivmm::block
