@@ -214,3 +214,13 @@ TEST_CASE("start twice is refused and changes nothing") {
   CHECK_FALSE(again);
   CHECK(m->wait().reason == ExitReason::guest_reset);
 }
+
+TEST_CASE("a machine stopped before start refuses to start") {
+  TinyGuestCode g;
+  reset_via_i8042(g);
+  g.ready();
+  TempFile k(g.elf());
+  auto m = create(tiny_config(k));
+  m->request_stop();
+  CHECK_FALSE(m->start());
+}

@@ -74,6 +74,8 @@ Result<void> Machine::Impl::start() {
   std::lock_guard lock(lifecycle_mutex);
   if (lifecycle != Lifecycle::created)
     return make_error(ErrorCode::invalid_state, "start: machine was already started");
+  if (stop.stopping())
+    return make_error(ErrorCode::invalid_state, "start: machine was stopped before it started");
   stop.set_on_stop([this] {
     for (auto& v : vcpus) v->request_stop();
     loop.stop();
