@@ -33,7 +33,7 @@ step "building (build/)"
 scripts/build.sh build || { echo "test: build failed" >&2; exit 1; }
 step "building unit tests with ASan+UBSan (build-asan/)"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMINIVMM_SANITIZE=ON >/dev/null &&
-  cmake --build build-asan -j"$(nproc)" --target unit_boot unit_devices unit_vmm ||
+  cmake --build build-asan -j"$(nproc)" --target unit_boot unit_devices unit_net unit_vsock unit_fs unit_vmm ||
   { echo "test: sanitizer build failed" >&2; exit 1; }
 
 suite "unit tests" ctest --test-dir build -L unit --output-on-failure

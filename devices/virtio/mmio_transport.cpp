@@ -315,6 +315,11 @@ void MmioTransport::activate() {
   m_activated = true;
 }
 
+void MmioTransport::reset_device() {
+  std::lock_guard lock(m_mutex);
+  reset();
+}
+
 void MmioTransport::reset() {
   // 2.4, 4.2.3.1: the device stops using the queues before the registers return to initial.
   if (m_activated) m_device->reset();

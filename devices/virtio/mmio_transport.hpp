@@ -74,6 +74,9 @@ class MmioTransport final : public BusDevice {
   uint32_t status() const;
   /// True between a successful activation and the next reset.
   bool activated() const;
+  /// Resets the device as a guest write of 0 to Status would (the machine calls it when it shuts
+  /// down, while the event loop the device uses still exists). Thread-safe.
+  void reset_device();
 
  private:
   MmioTransport(MmioTransportParams params, std::vector<EventFd> queue_events, EventFd irq);

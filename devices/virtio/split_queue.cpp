@@ -12,6 +12,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <bit>
 
@@ -104,6 +105,17 @@ QueueConfigError SplitQueue::validate(const GuestMemory& mem,
   m_in_flight_count = 0;
   m_active = true;
   return QueueConfigError::ok;
+}
+
+bool SplitQueue::restore_indices(uint16_t next_avail, uint16_t next_used) noexcept {
+  if (!m_active) return false;
+  m_next_avail = next_avail;
+  m_next_used = m_signalled_used = next_used;
+  m_signalled_valid = false;
+  std::fill(m_in_flight.begin(), m_in_flight.end(), 0);
+  m_in_flight_count = 0;
+  m_broken = false;
+  return true;
 }
 
 bool SplitQueue::is_in_flight(uint16_t head) const noexcept {

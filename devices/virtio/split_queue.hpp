@@ -97,6 +97,13 @@ class SplitQueue {
   /// Asks the driver not to kick (sets VRING_USED_F_NO_NOTIFY; a no-op with EVENT_IDX).
   void disable_notification(const GuestMemory& mem);
 
+  /// Resumes the ring protocol of an active queue from indices another party left it at (taking
+  /// a queue over from a vhost-user backend that died: both from the used.idx it last
+  /// published). Nothing is in flight afterwards, the broken flag is cleared and the next
+  /// needs_notification() returns true. A later pop() still checks avail.idx against
+  /// `next_avail`. False (nothing changed) when the queue is not active.
+  bool restore_indices(uint16_t next_avail, uint16_t next_used) noexcept;
+
   uint16_t next_avail() const noexcept { return m_next_avail; }
   uint16_t next_used() const noexcept { return m_next_used; }
   bool broken() const noexcept { return m_broken; }

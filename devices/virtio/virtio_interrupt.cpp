@@ -12,6 +12,11 @@ void VirtioInterrupt::raise(uint32_t bit) noexcept {
   m_irq.signal();
 }
 
+uint32_t VirtioInterrupt::status() const noexcept {
+  uint32_t sticky = m_vring_sticky.load(std::memory_order_acquire) ? VIRTIO_MMIO_INT_VRING : 0;
+  return m_status.load(std::memory_order_acquire) | sticky;
+}
+
 void VirtioInterrupt::signal_used_queue() noexcept {
   raise(VIRTIO_MMIO_INT_VRING);
 }
@@ -35,6 +40,7 @@ void VirtioInterrupt::ack(uint32_t bits) noexcept {
 void VirtioInterrupt::reset() noexcept {
   m_status.store(0, std::memory_order_release);
   m_needs_reset.store(false, std::memory_order_release);
+  m_vring_sticky.store(false, std::memory_order_release);
 }
 
 }  // namespace minivmm::virtio

@@ -29,15 +29,27 @@ class VirtioInterrupt {
   /// will read DEVICE_NEEDS_RESET, and a configuration-change interrupt is raised (2.1.2).
   void signal_needs_reset() noexcept;
 
-  /// InterruptStatus register value.
-  uint32_t status() const noexcept { return m_status.load(std::memory_order_acquire); }
+  /// InterruptStatus register value (with VIRTIO_MMIO_INT_VRING forced on in sticky mode).
+  uint32_t status() const noexcept;
+  /// Sticky VRING mode, for devices whose used-buffer interrupts bypass signal_used_queue(): a
+  /// vhost-user backend writes the irqfd directly, so the VRING bit would never be set and Linux's
+  /// vm_interrupt() (drivers/virtio/virtio_mmio.c) would not scan the rings. While on,
+  /// InterruptStatus always reads VIRTIO_MMIO_INT_VRING set; ack() and the stored bits are
+  /// unaffected. Off by default; reset() turns it off.
+  void set_vring_status_sticky(bool on) noexcept {
+    m_vring_sticky.store(on, std::memory_order_release);
+  }
+  bool vring_status_sticky() const noexcept {
+    return m_vring_sticky.load(std::memory_order_acquire);
+  }
   /// InterruptACK: clears the given bits (other bits of `bits` are ignored).
   void ack(uint32_t bits) noexcept;
   uint32_t config_generation() const noexcept {
     return m_generation.load(std::memory_order_acquire);
   }
   bool needs_reset() const noexcept { return m_needs_reset.load(std::memory_order_acquire); }
-  /// Device reset: clears InterruptStatus and the needs-reset request (the generation stays).
+  /// Device reset: clears InterruptStatus, the needs-reset request and sticky VRING mode (the
+  /// generation stays).
   void reset() noexcept;
 
   const EventFd& irq_event() const noexcept { return m_irq; }
@@ -51,6 +63,7 @@ class VirtioInterrupt {
   std::atomic<uint32_t> m_status{0};
   std::atomic<uint32_t> m_generation{0};
   std::atomic<bool> m_needs_reset{false};
+  std::atomic<bool> m_vring_sticky{false};
   std::atomic<uint64_t> m_signals{0};
 };
 

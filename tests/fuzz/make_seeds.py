@@ -79,3 +79,55 @@ for target, seeds in (("split_queue_fuzz", split_seeds()), ("mmio_transport_fuzz
     for name, data in seeds:
         with open(os.path.join(out, name), "wb") as f:
             f.write(data)
+
+
+# --- virtio-vsock (formats at the top of vsock_packet_fuzz.cpp and vsock_handshake_fuzz.cpp) ---
+
+def vsock_hdr(op, src_port=1024, dst_port=1 << 30, length=0, flags=0, buf_alloc=0x40000,
+              fwd_cnt=0, src_cid=3, dst_cid=2, vtype=1):
+    return struct.pack("<QQIIIHHIII", src_cid, dst_cid, src_port, dst_port, length, vtype, op,
+                       flags, buf_alloc, fwd_cnt)
+
+
+def vsock_tx(packet, cuts=None):
+    cuts = cuts or [len(packet)]
+    return bytes([0, len(cuts)]) + b"".join(struct.pack("<H", c) for c in cuts) + packet
+
+
+REQUEST, RESPONSE, RST, SHUTDOWN, RW, CREDIT_UPDATE, CREDIT_REQUEST = range(1, 8)
+
+
+def vsock_packet_seeds():
+    buf = struct.pack("<I", 0x40000)
+    yield "handshake_and_data", buf + bytes([5]) + vsock_tx(vsock_hdr(RESPONSE)) + \
+        vsock_tx(vsock_hdr(RW, length=5) + b"hello", [10, 39]) + b"\x01\x05\x00" + \
+        b"\x06\x00\x10" + b"\x07\x01\x00\x10\x00\x01"
+    yield "credit_and_shutdown", buf + bytes([5]) + vsock_tx(vsock_hdr(RESPONSE)) + \
+        vsock_tx(vsock_hdr(CREDIT_REQUEST)) + b"\x05" + \
+        vsock_tx(vsock_hdr(SHUTDOWN, flags=3)) + b"\x09\x04"
+    yield "host_eof_then_rst", buf + bytes([5]) + vsock_tx(vsock_hdr(RESPONSE)) + b"\x02\x00\x05" + \
+        vsock_tx(vsock_hdr(RST))
+    yield "violations", struct.pack("<I", 16) + bytes([5]) + vsock_tx(vsock_hdr(RESPONSE)) + \
+        vsock_tx(vsock_hdr(RW, length=32) + b"x" * 32) + \
+        vsock_tx(vsock_hdr(RW, length=0xffff, vtype=2)) + vsock_tx(vsock_hdr(REQUEST, src_cid=2))
+    yield "prefix_and_timeout", buf + b"\x08\x03abc\x02" + b"\x04" + b"\x03"
+    yield "host_closed", buf + bytes([5]) + vsock_tx(vsock_hdr(RESPONSE)) + b"\x02\x01\x05" + \
+        vsock_tx(vsock_hdr(RW, length=3) + b"abc") + b"\x04"
+
+
+def vsock_handshake_seeds():
+    yield "upper", b"\x00CONNECT 1024\n"
+    yield "lower_with_data", b"\x00connect 52\nhello"
+    yield "split_mixed_case", b"\x03\x02\x05\x01 \tCoNnEcT\t 4294967294 \r\n"
+    yield "overflow", b"\x00CONNECT 4294967296\n"
+    yield "overlong", b"\x01\x10CONNECT" + b" " * 60 + b"1\n"
+    yield "garbage", b"\x02\x01\x01GET / HTTP/1.0\r\n"
+
+
+for target, seeds in (("vsock_packet_fuzz", vsock_packet_seeds()),
+                      ("vsock_handshake_fuzz", vsock_handshake_seeds())):
+    out = os.path.join(HERE, "corpus", target)
+    os.makedirs(out, exist_ok=True)
+    for name, data in seeds:
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(data)

@@ -7,7 +7,7 @@ set -euo pipefail
 seconds="${1:-30}"
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 build="${2:-$root/build-fuzz}"
-targets=(split_queue_fuzz mmio_transport_fuzz block_request_fuzz)
+targets=(split_queue_fuzz mmio_transport_fuzz block_request_fuzz vsock_packet_fuzz vsock_handshake_fuzz)
 
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DMINIVMM_FUZZ=ON -DMINIVMM_SANITIZE=ON ${MINIVMM_FUZZ_CMAKE_ARGS:-} >/dev/null

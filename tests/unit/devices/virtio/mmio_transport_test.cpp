@@ -556,3 +556,21 @@ TEST_CASE("mmio transport: destroying an active transport resets the device") {
 
 }  // namespace
 }  // namespace minivmm::virtio::test
+
+namespace minivmm::virtio::test {
+namespace {
+
+TEST_CASE("mmio transport: reset_device() stops an active device once and clears Status") {
+  TransportHarness h;
+  h.full_init();
+  REQUIRE(h.transport->activated());
+  h.transport->reset_device();
+  CHECK(h.device->resets == 1);
+  CHECK_FALSE(h.transport->activated());
+  CHECK(h.r32(VIRTIO_MMIO_STATUS) == 0);
+  h.transport->reset_device();  // idle: the device is not reset again
+  CHECK(h.device->resets == 1);
+}
+
+}  // namespace
+}  // namespace minivmm::virtio::test
