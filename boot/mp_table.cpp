@@ -46,7 +46,7 @@ void append_entries(std::vector<uint8_t>& out, uint8_t vcpus) {
   const uint8_t ioapic_id = vcpus;
   append(out, MpIoapicEntry{static_cast<uint8_t>(MpEntryType::ioapic), ioapic_id, kIoapicVersion,
                             kCpuEnabled, static_cast<uint32_t>(x86::kIoapicAddr)});
-  for (uint8_t irq = 0; irq < kIsaIrqs; ++irq)
+  for (uint8_t irq = 0; irq < kIoapicPins; ++irq)
     append(out, interrupt(MpEntryType::io_interrupt, MpIrqType::intr, irq, ioapic_id, irq));
   append(out, interrupt(MpEntryType::local_interrupt, MpIrqType::extint, 0, 0xff, 0));
   append(out, interrupt(MpEntryType::local_interrupt, MpIrqType::nmi, 0, 0xff, 1));
@@ -57,7 +57,7 @@ void append_entries(std::vector<uint8_t>& out, uint8_t vcpus) {
 uint64_t mp_table_size(uint32_t vcpus) noexcept {
   return sizeof(MpFloatingPointer) + sizeof(MpConfigHeader) +
          uint64_t{vcpus} * sizeof(MpProcessorEntry) + sizeof(MpBusEntry) + sizeof(MpIoapicEntry) +
-         (kIsaIrqs + 2u) * sizeof(MpInterruptEntry);
+         (kIoapicPins + 2u) * sizeof(MpInterruptEntry);
 }
 
 uint8_t mp_checksum(const uint8_t* bytes, uint64_t len) noexcept {
@@ -83,7 +83,7 @@ Result<std::vector<uint8_t>> build_mp_table(uint32_t vcpus, uint64_t base) {
   hdr.spec_rev = 4;
   std::memcpy(hdr.oem_id, "MINIVMM ", 8);
   std::memcpy(hdr.product_id, "000000000000", 12);
-  hdr.entry_count = static_cast<uint16_t>(vcpus + 1 + 1 + kIsaIrqs + 2);
+  hdr.entry_count = static_cast<uint16_t>(vcpus + 1 + 1 + kIoapicPins + 2);
   hdr.lapic_addr = static_cast<uint32_t>(x86::kLapicAddr);
   append(out, hdr);
   append_entries(out, static_cast<uint8_t>(vcpus));

@@ -16,6 +16,9 @@ inline constexpr uint32_t kMaxVcpus = 254;  ///< APIC ids 0..253; the IOAPIC tak
 inline constexpr uint8_t kIoapicVersion = 0x11;
 inline constexpr uint8_t kLapicVersion = 0x14;
 inline constexpr uint8_t kIsaIrqs = 16;
+/// IOAPIC input pins routed in the table: the 16 ISA IRQs plus pins 16-23, which virtio-mmio
+/// devices use beyond the free ISA IRQs (KVM's default routing covers all 24 pins).
+inline constexpr uint8_t kIoapicPins = 24;
 
 #pragma pack(push, 1)
 /// MP spec 1.4 section 4.1, table 4-1: MP Floating Pointer Structure (16 bytes).
@@ -96,7 +99,7 @@ uint64_t mp_table_size(uint32_t vcpus) noexcept;
 
 /// Builds the floating pointer (at `base`) and the configuration table right after it, for
 /// vcpus processors (APIC ids 0..vcpus-1, id 0 the BSP), one ISA bus, one IOAPIC (id = vcpus) at
-/// x86::kIoapicAddr, ISA IRQ i -> IOAPIC pin i for i < 16 (KVM's default GSI routing and
+/// x86::kIoapicAddr, bus IRQ i -> IOAPIC pin i for i < 24 (KVM's default GSI routing and
 /// Firecracker's table), ExtINT on LINT0 and NMI on LINT1. Errors: invalid_config for vcpus 0 or
 /// above kMaxVcpus.
 Result<std::vector<uint8_t>> build_mp_table(uint32_t vcpus, uint64_t base);

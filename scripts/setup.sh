@@ -13,7 +13,7 @@ packages=(
   # fuzzing and sanitizers
   clang libclang-rt-14-dev
   # nested harness and guest images
-  qemu-system-x86 busybox-static e2fsprogs cpio xz-utils gzip kmod
+  qemu-system-x86 qemu-system-common busybox-static e2fsprogs cpio xz-utils gzip kmod iproute2
   # guest kernel build
   linux-source-6.1 make bc bison flex libelf-dev libssl-dev dwarves python3
 )

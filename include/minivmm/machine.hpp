@@ -6,10 +6,12 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,6 +53,46 @@ struct DiskConfig {
   bool root = false;
 };
 
+/// One virtio-net NIC backed by a tap device (no vhost: frames pass through minivmm's event loop).
+struct NetConfig {
+  /// The tap to attach to; created (and brought up) when no interface of that name exists, and
+  /// then removed again when the machine ends. Ignored when tap_fd >= 0.
+  std::string tap_name;
+  /// An already-open tap fd (IFF_TAP | IFF_VNET_HDR), e.g. created by a runtime inside a
+  /// container's network namespace. Machine::create duplicates it; the caller keeps its fd.
+  int tap_fd = -1;
+  /// Guest MAC address; empty: a random locally administered address.
+  std::optional<std::array<uint8_t, 6>> mac;
+  uint16_t mtu = 1500;  ///< announced with VIRTIO_NET_F_MTU; 68..65535
+};
+
+/// The virtio-vsock device with the hybrid Unix-socket host side (Firecracker / Cloud Hypervisor /
+/// Kata Dragonball scheme). Host programs connect to `uds_path` and send `CONNECT <port>\n` to
+/// reach a guest listener; a guest connection to host port P goes to the socket `uds_path_P`.
+struct VsockConfig {
+  uint64_t guest_cid = 3;  ///< 3..0xFFFFFFFE
+  std::string uds_path;    ///< created by Machine::create (a stale socket there is replaced)
+};
+
+/// A virtio-fs device served by a running vhost-user-fs backend (virtiofsd) on a Unix socket.
+struct FsConfig {
+  std::string tag;          ///< the mount tag the guest uses (1..36 bytes)
+  std::string socket_path;  ///< the backend's vhost-user socket
+  /// Boot from this share: appends `rootfstype=virtiofs root=TAG rw` to the cmdline. At most one
+  /// root among disks and shares.
+  bool root = false;
+};
+
+/// A host directory shared through virtio-fs by a virtiofsd that minivmm starts (sandboxed),
+/// waits for, and stops and reaps when the machine ends.
+struct ShareConfig {
+  std::string tag;  ///< the mount tag (1..36 bytes)
+  std::string dir;  ///< an existing host directory
+  bool read_only = false;
+  bool root = false;  ///< as FsConfig::root
+  std::string virtiofsd_path = "/usr/lib/qemu/virtiofsd";
+};
+
 struct MachineConfig {
   uint32_t vcpus = 1;
   uint64_t memory_mib = 128;
@@ -59,8 +101,30 @@ struct MachineConfig {
   std::string cmdline = "console=ttyS0 reboot=k panic=-1";
   ConsoleConfig console;
   std::vector<DiskConfig> disks;
+  std::vector<NetConfig> nets;  ///< NICs in order: eth0, eth1, ...
+  std::optional<VsockConfig> vsock;
+  std::vector<FsConfig> fs;         ///< shares served by an external backend
+  std::vector<ShareConfig> shares;  ///< shares served by a virtiofsd minivmm starts
   /// Called on the vCPU thread for every boot-timer write; optional.
   std::function<void(const BootTimerEvent&)> on_boot_timer;
+};
+
+/// Counters of one NIC since the machine was created.
+struct NetStats {
+  std::string tap_name;
+  std::array<uint8_t, 6> mac{};
+  bool link_up = false;  ///< false once the tap failed (deleted, I/O errors)
+  uint64_t rx_packets = 0, rx_bytes = 0, rx_drops = 0, rx_errors = 0;
+  uint64_t tx_packets = 0, tx_bytes = 0, tx_drops = 0, tx_errors = 0;
+};
+
+/// Counters of the vsock device since the machine was created.
+struct VsockStats {
+  std::string uds_path;
+  uint64_t guest_cid = 0;
+  uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0;
+  uint64_t connections_opened = 0, connections_reset = 0, active_connections = 0;
+  uint64_t dropped_packets = 0;
 };
 
 /// Why a Machine stopped.
@@ -104,6 +168,10 @@ class Machine {
   std::vector<pid_t> vcpu_thread_ids() const;
   /// Boot-timer writes seen so far (thread-safe copy).
   std::vector<BootTimerEvent> boot_timer_events() const;
+  /// Counters of every NIC, in configuration order (thread-safe snapshot).
+  std::vector<NetStats> net_stats() const;
+  /// Counters of the vsock device; nullopt without one (thread-safe snapshot).
+  std::optional<VsockStats> vsock_stats() const;
 
   class Impl;
 

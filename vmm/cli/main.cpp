@@ -58,6 +58,27 @@ class SignalStopper {
   std::atomic<int> m_signal{0};
 };
 
+// One line per NIC and for the vsock device at exit (info level): what the devices moved and
+// dropped, e.g. to see that a deleted tap took the link down.
+void log_device_summary(const Machine& machine) {
+  auto stats = machine.net_stats();
+  for (size_t i = 0; i < stats.size(); ++i) {
+    const NetStats& n = stats[i];
+    spdlog::info(
+        "net{} {}: link={} rx_packets={} rx_bytes={} rx_drops={} rx_errors={} tx_packets={} "
+        "tx_bytes={} tx_drops={} tx_errors={}",
+        i, n.tap_name, n.link_up ? "up" : "down", n.rx_packets, n.rx_bytes, n.rx_drops, n.rx_errors,
+        n.tx_packets, n.tx_bytes, n.tx_drops, n.tx_errors);
+  }
+  if (auto v = machine.vsock_stats()) {
+    spdlog::info(
+        "vsock cid={} {}: rx_packets={} rx_bytes={} tx_packets={} tx_bytes={} connections={} "
+        "resets={} active={} dropped={}",
+        v->guest_cid, v->uds_path, v->rx_packets, v->rx_bytes, v->tx_packets, v->tx_bytes,
+        v->connections_opened, v->connections_reset, v->active_connections, v->dropped_packets);
+  }
+}
+
 void note_pvm_host() {
   struct stat st {};
   if (::stat("/sys/module/kvm_pvm", &st) == 0)
@@ -92,6 +113,7 @@ int run(const cli::RunOptions& opts) {
     return cli::kExitHostFailure;
   }
   ExitStatus status = (*machine)->wait();
+  log_device_summary(**machine);
   if (stopper.signal() != 0) return cli::kExitSignalBase + stopper.signal();
   if (status.reason == ExitReason::guest_reset || status.reason == ExitReason::guest_shutdown)
     spdlog::info("guest stopped: {} ({})", to_string(status.reason), status.detail);

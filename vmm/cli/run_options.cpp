@@ -3,6 +3,8 @@
 
 #include <unistd.h>
 
+#include "vmm/cli/device_options.hpp"
+
 namespace minivmm::cli {
 
 void add_run_options(CLI::App& app, RunOptions& o) {
@@ -18,6 +20,19 @@ void add_run_options(CLI::App& app, RunOptions& o) {
       "virtio-blk disk from a raw image: PATH[,ro][,serial=ID] (repeatable: vda, vdb...)");
   app.add_option("--rootfs", o.rootfs,
                  "boot from this raw image as the first disk: PATH[,ro] (adds root=/dev/vda)");
+  app.add_option("--net", o.nets,
+                 "virtio-net NIC on a tap: tap=NAME[,mac=MAC][,mtu=N] (created if missing) or "
+                 "fd=N[,...] (an inherited tap fd); repeatable: eth0, eth1...");
+  app.add_option("--vsock", o.vsock,
+                 "virtio-vsock with the hybrid Unix-socket host side: cid=N,uds=PATH");
+  app.add_option("--fs", o.fs, "virtio-fs from a running vhost-user backend: tag=TAG,socket=PATH");
+  app.add_option("--share", o.shares,
+                 "virtio-fs share of a host directory through a virtiofsd minivmm starts: "
+                 "tag=TAG,dir=DIR[,ro]");
+  app.add_option("--rootfs-dir", o.rootfs_dir,
+                 "boot from this host directory over virtio-fs (rootfstype=virtiofs root=rootfs)");
+  app.add_option("--virtiofsd", o.virtiofsd, "virtiofsd binary for --share and --rootfs-dir")
+      ->capture_default_str();
   app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
@@ -84,6 +99,24 @@ Result<MachineConfig> to_machine_config(const RunOptions& o) {
     MINIVMM_TRY(disk, parse_disk(spec, "--disk"));
     m.disks.push_back(std::move(disk));
   }
+  for (const auto& spec : o.nets) {
+    MINIVMM_TRY(net, parse_net(spec));
+    m.nets.push_back(std::move(net));
+  }
+  if (!o.vsock.empty()) {
+    MINIVMM_TRY(vsock, parse_vsock(o.vsock));
+    m.vsock = std::move(vsock);
+  }
+  for (const auto& spec : o.fs) {
+    MINIVMM_TRY(fs, parse_fs(spec));
+    m.fs.push_back(std::move(fs));
+  }
+  if (!o.rootfs_dir.empty()) m.shares.push_back({"rootfs", o.rootfs_dir, false, true, {}});
+  for (const auto& spec : o.shares) {
+    MINIVMM_TRY(share, parse_share(spec));
+    m.shares.push_back(std::move(share));
+  }
+  for (auto& share : m.shares) share.virtiofsd_path = o.virtiofsd;
   MINIVMM_TRY(console, parse_console(o.console));
   m.console = std::move(console);
   return m;

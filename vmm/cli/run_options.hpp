@@ -17,8 +17,14 @@ struct RunOptions {
   uint32_t vcpus = 1;
   uint64_t memory_mib = 128;
   std::string console = "stdio";
-  std::vector<std::string> disks;  ///< --disk PATH[,ro][,serial=ID], in order
-  std::string rootfs;              ///< --rootfs PATH[,ro]
+  std::vector<std::string> disks;   ///< --disk PATH[,ro][,serial=ID], in order
+  std::string rootfs;               ///< --rootfs PATH[,ro]
+  std::vector<std::string> nets;    ///< --net tap=NAME[,mac=MAC][,mtu=N] | fd=N[,...], in order
+  std::string vsock;                ///< --vsock cid=N,uds=PATH
+  std::vector<std::string> fs;      ///< --fs tag=TAG,socket=PATH
+  std::vector<std::string> shares;  ///< --share tag=TAG,dir=DIR[,ro]
+  std::string rootfs_dir;           ///< --rootfs-dir DIR (a share tagged "rootfs", root=)
+  std::string virtiofsd = "/usr/lib/qemu/virtiofsd";
   std::string log_level = "info";
 };
 

@@ -6,9 +6,6 @@ namespace minivmm {
 namespace {
 
 Result<void> validate_disks(const std::vector<DiskConfig>& disks) {
-  if (disks.size() > kMaxVirtioDevices)
-    return make_error(ErrorCode::invalid_config, "disks: {} given, at most {}", disks.size(),
-                      kMaxVirtioDevices);
   for (size_t i = 0; i < disks.size(); ++i) {
     const DiskConfig& d = disks[i];
     if (d.path.empty()) return make_error(ErrorCode::invalid_config, "disks[{}]: empty path", i);
@@ -24,6 +21,89 @@ Result<void> validate_disks(const std::vector<DiskConfig>& disks) {
                           d.path, j);
   }
   return {};
+}
+
+Result<void> validate_nets(const std::vector<NetConfig>& nets) {
+  for (size_t i = 0; i < nets.size(); ++i) {
+    const NetConfig& n = nets[i];
+    if (n.tap_fd < 0 && n.tap_name.empty())
+      return make_error(ErrorCode::invalid_config, "nets[{}]: neither a tap name nor a tap fd", i);
+    if (n.tap_fd < 0 && n.tap_name.size() > kMaxTapName)
+      return make_error(ErrorCode::invalid_config, "nets[{}].tap_name: {:?} is longer than {}", i,
+                        n.tap_name, kMaxTapName);
+    if (n.mtu < 68)
+      return make_error(ErrorCode::invalid_config, "nets[{}].mtu: {} is below 68", i, n.mtu);
+    if (n.mac && (((*n.mac)[0] & 1) != 0 || *n.mac == std::array<uint8_t, 6>{}))
+      return make_error(ErrorCode::invalid_config, "nets[{}].mac: not a unicast address", i);
+    for (size_t j = 0; j < i; ++j) {
+      if (n.tap_fd < 0 && nets[j].tap_fd < 0 && nets[j].tap_name == n.tap_name)
+        return make_error(ErrorCode::invalid_config, "nets[{}]: tap {} is already nets[{}]", i,
+                          n.tap_name, j);
+      if (n.mac && nets[j].mac == n.mac)
+        return make_error(ErrorCode::invalid_config, "nets[{}].mac: same as nets[{}]", i, j);
+    }
+  }
+  return {};
+}
+
+Result<void> validate_vsock(const std::optional<VsockConfig>& v) {
+  if (!v) return {};
+  // CIDs 0-2 are the hypervisor, local and host; U32_MAX is VMADDR_CID_ANY.
+  if (v->guest_cid < 3 || v->guest_cid >= 0xFFFFFFFFull)
+    return make_error(ErrorCode::invalid_config, "vsock.cid: {} is outside 3..4294967294",
+                      v->guest_cid);
+  if (v->uds_path.empty()) return make_error(ErrorCode::invalid_config, "vsock.uds_path: empty");
+  return {};
+}
+
+Result<void> validate_tag(std::string_view field, const std::string& tag,
+                          std::vector<std::string>& seen) {
+  if (tag.empty() || tag.size() > kMaxFsTag)
+    return make_error(ErrorCode::invalid_config, "{}.tag: {:?} must be 1..{} bytes", field, tag,
+                      kMaxFsTag);
+  for (const auto& t : seen)
+    if (t == tag)
+      return make_error(ErrorCode::invalid_config, "{}.tag: {:?} is used twice", field, tag);
+  seen.push_back(tag);
+  return {};
+}
+
+Result<void> validate_fs(const MachineConfig& c) {
+  std::vector<std::string> tags;
+  for (size_t i = 0; i < c.fs.size(); ++i) {
+    auto field = fmt::format("fs[{}]", i);
+    MINIVMM_TRY_VOID(validate_tag(field, c.fs[i].tag, tags));
+    if (c.fs[i].socket_path.empty())
+      return make_error(ErrorCode::invalid_config, "{}.socket_path: empty", field);
+  }
+  for (size_t i = 0; i < c.shares.size(); ++i) {
+    auto field = fmt::format("shares[{}]", i);
+    MINIVMM_TRY_VOID(validate_tag(field, c.shares[i].tag, tags));
+    if (c.shares[i].dir.empty())
+      return make_error(ErrorCode::invalid_config, "{}.dir: empty", field);
+    if (c.shares[i].virtiofsd_path.empty())
+      return make_error(ErrorCode::invalid_config, "{}.virtiofsd_path: empty", field);
+  }
+  return {};
+}
+
+Result<void> validate_devices(const MachineConfig& c) {
+  const size_t n =
+      c.disks.size() + c.nets.size() + (c.vsock ? 1 : 0) + c.fs.size() + c.shares.size();
+  if (n > kMaxVirtioDevices)
+    return make_error(ErrorCode::invalid_config,
+                      "devices: {} virtio devices (disks, nets, vsock, fs, shares), at most {}", n,
+                      kMaxVirtioDevices);
+  size_t roots = (!c.disks.empty() && c.disks[0].root) ? 1 : 0;
+  for (const auto& f : c.fs) roots += f.root ? 1 : 0;
+  for (const auto& s : c.shares) roots += s.root ? 1 : 0;
+  if (roots > 1)
+    return make_error(ErrorCode::invalid_config,
+                      "root: {} root devices among disks, fs and shares, at most 1", roots);
+  MINIVMM_TRY_VOID(validate_disks(c.disks));
+  MINIVMM_TRY_VOID(validate_nets(c.nets));
+  MINIVMM_TRY_VOID(validate_vsock(c.vsock));
+  return validate_fs(c);
 }
 
 }  // namespace
@@ -42,7 +122,7 @@ Result<void> validate_config(const MachineConfig& c) {
     return make_error(ErrorCode::invalid_config, "console: callback output needs on_output");
   if (c.cmdline.find('\0') != std::string::npos)
     return make_error(ErrorCode::invalid_config, "cmdline: contains a NUL byte");
-  return validate_disks(c.disks);
+  return validate_devices(c);
 }
 
 }  // namespace minivmm

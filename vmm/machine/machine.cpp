@@ -35,6 +35,9 @@ const char* to_string(ExitReason r) noexcept {
 
 Machine::Impl::~Impl() {
   shutdown_threads();
+  // Devices hold descriptors registered with the loop's io_context: stop them while it exists
+  // (members are destroyed in reverse order, the loop before the devices).
+  for (auto& t : virtio_transports) t->reset_device();
 }
 
 void Machine::Impl::shutdown_threads() {
@@ -145,6 +148,42 @@ void Machine::request_stop() noexcept {
 }
 std::vector<BootTimerEvent> Machine::boot_timer_events() const {
   return m_impl->boot_timer->events();
+}
+std::vector<NetStats> Machine::net_stats() const {
+  std::vector<NetStats> out;
+  for (const auto& dev : m_impl->nets) {
+    net::NetCounters c = dev->counters();
+    NetStats s;
+    s.tap_name = dev->tap_name();
+    s.mac = dev->mac();
+    s.link_up = c.link_up;
+    s.rx_packets = c.rx_packets;
+    s.rx_bytes = c.rx_bytes;
+    s.rx_drops = c.rx_drops;
+    s.rx_errors = c.rx_errors;
+    s.tx_packets = c.tx_packets;
+    s.tx_bytes = c.tx_bytes;
+    s.tx_drops = c.tx_drops;
+    s.tx_errors = c.tx_errors;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+std::optional<VsockStats> Machine::vsock_stats() const {
+  if (!m_impl->vsock) return std::nullopt;
+  vsock::VsockCounters c = m_impl->vsock->counters();
+  VsockStats s;
+  s.uds_path = m_impl->vsock->uds_path();
+  s.guest_cid = m_impl->vsock->guest_cid();
+  s.rx_packets = c.rx_packets;
+  s.rx_bytes = c.rx_bytes;
+  s.tx_packets = c.tx_packets;
+  s.tx_bytes = c.tx_bytes;
+  s.connections_opened = c.connections_opened;
+  s.connections_reset = c.connections_reset;
+  s.active_connections = c.active_connections;
+  s.dropped_packets = c.dropped_packets;
+  return s;
 }
 std::vector<pid_t> Machine::vcpu_thread_ids() const {
   std::vector<pid_t> ids;

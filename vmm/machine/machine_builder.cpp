@@ -91,6 +91,9 @@ Result<std::unique_ptr<Machine::Impl>> build_machine(const MachineConfig& config
   MINIVMM_TRY_VOID(create_legacy_devices(*m));
   std::string cmdline = config.cmdline;
   MINIVMM_TRY_VOID(attach_block_devices(*m, cmdline));
+  MINIVMM_TRY_VOID(attach_net_devices(*m, cmdline));
+  MINIVMM_TRY_VOID(attach_vsock_device(*m, cmdline));
+  MINIVMM_TRY_VOID(attach_fs_devices(*m, cmdline));
   MINIVMM_TRY(loaded, load_kernel(*m, cmdline));
   MINIVMM_TRY(supported, m->kvm.supported_cpuid());
   VcpuContext ctx{m->pio_bus, m->mmio_bus, m->stop, m->unassigned_log};

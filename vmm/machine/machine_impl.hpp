@@ -8,10 +8,14 @@
 #include <vector>
 
 #include <minivmm/machine.hpp>
+#include "devices/fs/fs_device.hpp"
+#include "devices/fs/virtiofsd_launcher.hpp"
 #include "devices/legacy/boot_timer.hpp"
 #include "devices/legacy/i8042.hpp"
 #include "devices/legacy/serial.hpp"
+#include "devices/net/net_device.hpp"
 #include "devices/virtio/mmio_transport.hpp"
+#include "devices/vsock/vsock_device.hpp"
 #include "vmm/bus/bus.hpp"
 #include "vmm/kvm/kvm.hpp"
 #include "vmm/machine/console_sink.hpp"
@@ -53,8 +57,23 @@ class Machine::Impl {
   std::shared_ptr<Serial> serial;
   std::shared_ptr<I8042> i8042;
   std::shared_ptr<BootTimer> boot_timer;
-  /// Reset and released in ~Impl after the threads stop, while the io_context still exists.
+  /// A private directory for virtiofsd sockets, removed (with its contents) last.
+  struct RuntimeDir {
+    std::string path;
+    RuntimeDir() = default;
+    RuntimeDir(const RuntimeDir&) = delete;
+    RuntimeDir& operator=(const RuntimeDir&) = delete;
+    ~RuntimeDir();
+  };
+  RuntimeDir fs_runtime_dir;
+  /// virtiofsd processes started for shares; declared before the devices so they are stopped
+  /// and reaped after the devices closed their connections.
+  std::vector<std::unique_ptr<fs::VirtiofsdProcess>> virtiofsd;
+  /// Reset in ~Impl after the threads stop, while the io_context still exists.
   std::vector<std::shared_ptr<virtio::MmioTransport>> virtio_transports;
+  std::vector<std::shared_ptr<net::NetDevice>> nets;  ///< in config order (net_stats)
+  std::shared_ptr<vsock::VsockDevice> vsock;
+  std::vector<std::shared_ptr<fs::FsDevice>> fs_devices;
 
   std::mutex lifecycle_mutex;
   Lifecycle lifecycle = Lifecycle::created;

@@ -11,7 +11,6 @@
 #include "devices/block/block_device.hpp"
 #include "devices/block/disk_file.hpp"
 #include "devices/virtio/mmio_transport.hpp"
-#include "vmm/machine/virtio_slots.hpp"
 
 namespace minivmm {
 namespace {
@@ -20,6 +19,8 @@ namespace {
 std::vector<virtio::AddressRange> forbidden_windows() {
   return {{x86::kMmioGapStart, x86::kMmioGapEnd - x86::kMmioGapStart}};
 }
+
+}  // namespace
 
 Result<void> attach_transport(Machine::Impl& m, std::shared_ptr<virtio::VirtioDevice> device,
                               const VirtioSlot& slot, const std::string& name) {
@@ -44,7 +45,11 @@ Result<void> attach_transport(Machine::Impl& m, std::shared_ptr<virtio::VirtioDe
   return {};
 }
 
-}  // namespace
+Result<VirtioSlot> next_virtio_slot(const Machine::Impl& m, const std::string& what) {
+  auto slot = virtio_slot(m.virtio_transports.size());
+  if (!slot) return make_error(ErrorCode::invalid_config, "{}: no virtio slot left", what);
+  return *slot;
+}
 
 Result<void> attach_block_devices(Machine::Impl& m, std::string& cmdline) {
   std::set<std::pair<dev_t, ino_t>> seen;
@@ -64,12 +69,10 @@ Result<void> attach_block_devices(Machine::Impl& m, std::string& cmdline) {
     if (!disk) return context(disk.error());
     auto device = block::BlockDevice::create(std::move(*disk));
     if (!device) return context(device.error());
-    auto slot = virtio_slot(m.virtio_transports.size());
-    if (!slot)
-      return make_error(ErrorCode::invalid_config, "disks[{}] {}: no virtio slot left", i, d.path);
-    if (auto r = attach_transport(m, std::move(*device), *slot, fmt::format("virtio-blk{}", i)); !r)
+    MINIVMM_TRY(slot, next_virtio_slot(m, fmt::format("disks[{}] {}", i, d.path)));
+    if (auto r = attach_transport(m, std::move(*device), slot, fmt::format("virtio-blk{}", i)); !r)
       return context(r.error());
-    cmdline += " " + slot->kernel_parameter(virtio::MmioTransport::kWindowSize);
+    cmdline += " " + slot.kernel_parameter(virtio::MmioTransport::kWindowSize);
     if (d.root) cmdline += d.read_only ? " root=/dev/vda ro" : " root=/dev/vda rw";
   }
   return {};

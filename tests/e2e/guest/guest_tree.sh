@@ -2,6 +2,7 @@
 # Fills DIR with the userspace shared by the L2 guest initramfs (build_initramfs.sh) and the guest
 # root filesystem image (build_rootfs.sh): /bin/busybox (busybox-static) with one relative symlink
 # per applet, /bin/boot_mark (static C tool writing the boot-timer port 0x440, from boot_mark.c),
+# /bin/socktool (static TCP/vsock/Unix socket tool of the net and vsock scenarios, socktool.c),
 # /init (guest/init: mounts, prints the MINIVMM-E2E markers, reboots) and /e2e/scripts/*.sh (the
 # scenario scripts selected by the `e2e.script=NAME` kernel cmdline word).
 # Needs busybox-static and gcc (static glibc).
@@ -30,6 +31,7 @@ while IFS= read -r applet; do
 done < <("$busybox" --list-full)
 
 gcc -static -Os -s -Wall -Wextra -o "$root/bin/boot_mark" "$here/boot_mark.c"
+gcc -static -O2 -s -Wall -Wextra -o "$root/bin/socktool" "$here/socktool.c"
 install -m 0755 "$here/init" "$root/init"
 for s in "$here"/scripts/*.sh; do
   [ -e "$s" ] && install -m 0755 "$s" "$root/e2e/scripts/"

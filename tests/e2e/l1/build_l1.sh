@@ -21,8 +21,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 cache=${MINIVMM_CACHE:-$HOME/.cache/minivmm}
 
 # Modules insmod-ed in L1 (dependencies are added and ordered automatically from modinfo).
-# Later work adds e.g. tun vhost_net vhost_vsock here or with --module.
-L1_MODULES=(irqbypass kvm ccp kvm-amd)
+# tun: the virtio-net scenarios' tap devices (minivmm and QEMU's -netdev tap create them).
+L1_MODULES=(irqbypass kvm ccp kvm-amd tun)
 
 out='' scenario=''
 bins=() files=()

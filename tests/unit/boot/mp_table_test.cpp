@@ -40,8 +40,8 @@ TEST_CASE("MP configuration table has a valid checksum and counts its entries") 
   CHECK(std::string(hdr.signature, 4) == "PCMP");
   CHECK(hdr.spec_rev == 4);
   CHECK(hdr.lapic_addr == 0xFEE00000);
-  CHECK(hdr.entry_count == 2 + 1 + 1 + 16 + 2);
-  CHECK(hdr.length == 44 + 2 * 20 + 8 + 8 + 18 * 8);
+  CHECK(hdr.entry_count == 2 + 1 + 1 + 24 + 2);
+  CHECK(hdr.length == 44 + 2 * 20 + 8 + 8 + 26 * 8);
   CHECK(hdr.length + 16 == mp_table_size(2));
   CHECK(sum(mem, 0x9fc10, hdr.length) == 0);
 }
@@ -70,12 +70,12 @@ TEST_CASE("MP table lists one enabled processor per vCPU with the BSP flag on AP
   CHECK(io.ioapic_addr == 0xFEC00000);
 }
 
-TEST_CASE("MP table routes ISA IRQ i to IOAPIC pin i and sets ExtINT/NMI on LINT0/LINT1") {
+TEST_CASE("MP table routes bus IRQ i to IOAPIC pin i (0-23) and sets ExtINT/NMI on LINT0/LINT1") {
   auto mem = make_memory();
   auto file = ElfBuilder{}.build();
   REQUIRE(load_linux(mem, config(file)).has_value());
   uint64_t at = 0x9fc10 + 44 + 20 + 8 + 8;
-  for (uint8_t irq = 0; irq < 16; ++irq, at += 8) {
+  for (uint8_t irq = 0; irq < 24; ++irq, at += 8) {
     auto e = read_guest<MpInterruptEntry>(mem, at);
     CHECK(e.type == 3);
     CHECK(e.irq_type == 0);

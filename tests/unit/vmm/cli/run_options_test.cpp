@@ -193,5 +193,40 @@ TEST_CASE("--rootfs becomes the first disk, marked root, before the --disk disks
   CHECK(m->disks[2].serial == "s");
 }
 
+TEST_CASE("--net, --vsock, --fs, --share and --rootfs-dir reach the machine config in order") {
+  RunOptions o;
+  REQUIRE(parse(o,
+                "--kernel k --net tap=t0 --net fd=5,mtu=9000 --vsock cid=7,uds=/v.sock "
+                "--fs tag=ext,socket=/fs.sock --share tag=src,dir=/src,ro --rootfs-dir /root "
+                "--virtiofsd /opt/virtiofsd") == "");
+  auto m = to_machine_config(o);
+  REQUIRE(m.has_value());
+  REQUIRE(m->nets.size() == 2);
+  CHECK(m->nets[0].tap_name == "t0");
+  CHECK(m->nets[1].tap_fd == 5);
+  CHECK(m->nets[1].mtu == 9000);
+  REQUIRE(m->vsock.has_value());
+  CHECK(m->vsock->guest_cid == 7);
+  CHECK(m->vsock->uds_path == "/v.sock");
+  REQUIRE(m->fs.size() == 1);
+  CHECK(m->fs[0].tag == "ext");
+  REQUIRE(m->shares.size() == 2);
+  CHECK(m->shares[0].tag == "rootfs");
+  CHECK(m->shares[0].dir == "/root");
+  CHECK(m->shares[0].root);
+  CHECK(m->shares[1].tag == "src");
+  CHECK(m->shares[1].read_only);
+  CHECK_FALSE(m->shares[1].root);
+  for (const auto& s : m->shares) CHECK(s.virtiofsd_path == "/opt/virtiofsd");
+}
+
+TEST_CASE("a bad --net value is an error naming --net") {
+  RunOptions o;
+  REQUIRE(parse(o, "--kernel k --net tap=t0,bogus=1") == "");
+  auto m = to_machine_config(o);
+  REQUIRE_FALSE(m.has_value());
+  CHECK(m.error().message().find("--net") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace minivmm::cli

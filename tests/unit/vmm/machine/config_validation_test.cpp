@@ -144,12 +144,71 @@ TEST_CASE("disks: empty path, long serial, late root and duplicates are refused 
   check_refused(c, "disks[1]");
 }
 
-TEST_CASE("disks: more than the virtio slots are refused, eight are accepted") {
+TEST_CASE("devices: more than the 16 virtio slots are refused, sixteen are accepted") {
   auto c = valid();
-  for (int i = 0; i < 8; ++i) c.disks.push_back({"d" + std::to_string(i), false, "", false});
+  for (int i = 0; i < 12; ++i) c.disks.push_back({"d" + std::to_string(i), false, "", false});
+  for (int i = 0; i < 3; ++i) c.nets.push_back({"tap" + std::to_string(i), -1, {}, 1500});
+  c.vsock = VsockConfig{3, "/tmp/v.sock"};
   CHECK(validate_config(c).has_value());
-  c.disks.push_back({"d8", false, "", false});
-  check_refused(c, "disks");
+  c.fs.push_back({"share", "/tmp/fs.sock", false});
+  check_refused(c, "devices");
+}
+
+TEST_CASE("nets: missing tap, long name, small mtu, multicast mac and duplicates are refused") {
+  auto c = valid();
+  c.nets = {{"", -1, {}, 1500}};
+  check_refused(c, "nets[0]");
+  c.nets = {{"", 7, {}, 1500}};
+  CHECK(validate_config(c).has_value());
+  c.nets = {{std::string(16, 't'), -1, {}, 1500}};
+  check_refused(c, "nets[0].tap_name");
+  c.nets = {{"tap0", -1, {}, 67}};
+  check_refused(c, "nets[0].mtu");
+  c.nets = {{"tap0", -1, std::array<uint8_t, 6>{1, 2, 3, 4, 5, 6}, 1500}};
+  check_refused(c, "nets[0].mac");
+  c.nets = {{"tap0", -1, std::array<uint8_t, 6>{}, 1500}};
+  check_refused(c, "nets[0].mac");
+  c.nets = {{"tap0", -1, {}, 1500}, {"tap0", -1, {}, 1500}};
+  check_refused(c, "nets[1]");
+  std::array<uint8_t, 6> mac{2, 0, 0, 0, 0, 1};
+  c.nets = {{"tap0", -1, mac, 1500}, {"tap1", -1, mac, 1500}};
+  check_refused(c, "nets[1].mac");
+}
+
+TEST_CASE("vsock: reserved CIDs and an empty socket path are refused") {
+  auto c = valid();
+  for (uint64_t cid : {0ull, 1ull, 2ull, 0xFFFFFFFFull, 1ull << 40}) {
+    c.vsock = VsockConfig{cid, "/tmp/v.sock"};
+    check_refused(c, "vsock.cid");
+  }
+  c.vsock = VsockConfig{3, ""};
+  check_refused(c, "vsock.uds_path");
+  c.vsock = VsockConfig{0xFFFFFFFEull, "/tmp/v.sock"};
+  CHECK(validate_config(c).has_value());
+}
+
+TEST_CASE("fs and shares: bad tags, duplicate tags, missing paths and two roots are refused") {
+  auto c = valid();
+  c.fs = {{"", "/s", false}};
+  check_refused(c, "fs[0].tag");
+  c.fs = {{std::string(37, 'x'), "/s", false}};
+  check_refused(c, "fs[0].tag");
+  c.fs = {{std::string(36, 'x'), "/s", false}};
+  CHECK(validate_config(c).has_value());
+  c.fs = {{"a", "", false}};
+  check_refused(c, "fs[0].socket_path");
+  c.fs = {{"a", "/s", false}};
+  c.shares = {{"a", "/dir", false, false, "/usr/lib/qemu/virtiofsd"}};
+  check_refused(c, "shares[0].tag");
+  c.shares = {{"b", "", false, false, "/usr/lib/qemu/virtiofsd"}};
+  check_refused(c, "shares[0].dir");
+  c.shares = {{"b", "/dir", false, true, "/usr/lib/qemu/virtiofsd"}};
+  CHECK(validate_config(c).has_value());
+  c.fs[0].root = true;
+  check_refused(c, "root");
+  c.fs[0].root = false;
+  c.disks = {{"a.img", false, "", true}};
+  check_refused(c, "root");
 }
 
 }  // namespace
