@@ -38,7 +38,11 @@ struct VirtiofsdOptions {
   std::string runtime_dir;
   VirtiofsdCache cache = VirtiofsdCache::automatic;
   /// Worker threads per queue (--thread-pool-size); 0 processes requests on the queue thread.
-  unsigned thread_pool_size = 2;
+  /// Default 0: with a pool, Debian 12's virtiofsd (QEMU 7.2 + GLib 2.74) is killed by its own
+  /// seccomp filter under load, because GLib's pool-spawner thread calls sched_getaffinity,
+  /// which the filter does not allow (seen in the e2e harness: audit type=1326 comm="pool"
+  /// syscall=204 sig=31, then the guest's reads fail with ENOTCONN).
+  unsigned thread_pool_size = 0;
   /// Where virtiofsd's stdout and stderr go; -1 means /dev/null.
   int log_fd = -1;
   /// virtiofsd -o log_level= (debug, info, warn, err).

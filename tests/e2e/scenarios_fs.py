@@ -44,8 +44,10 @@ echo delete-me >"$D/share/delete-me.txt"
 
 # Starts virtiofsd on $D/vfs.sock for $D/share and waits (10 s) for its socket.
 START_VIRTIOFSD = r"""
+# --thread-pool-size=0 as minivmm's launcher uses (virtiofsd_launcher.hpp: a pool gets this
+# virtiofsd killed by its own seccomp filter under load).
 /payload/virtiofsd --socket-path="$D/vfs.sock" -o source="$D/share" -o cache=auto \
-  --thread-pool-size=4 >"$D/virtiofsd.log" 2>&1 &
+  --thread-pool-size=0 >"$D/virtiofsd.log" 2>&1 &
 vfs=$!
 i=0
 while [ ! -S "$D/vfs.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
@@ -84,6 +86,8 @@ mark l1-many-count $n
 mark l1-many-bad $bad
 mark l1-big-sha256 "$(sha256sum "$S/big.bin" | cut -d' ' -f1)"
 [ -s "$D/virtiofsd.log" ] && sed 's/^/E2E-L1 virtiofsd: /' "$D/virtiofsd.log"
+[ -n "$vfs" ] && ! kill -0 $vfs 2>/dev/null && wait $vfs; mark l1-virtiofsd-status $?
+dmesg | grep -i -E "audit|seccomp|segfault|virtiofsd" | tail -5 | sed 's/^/E2E-L1 dmesg: /'
 [ -n "$vfs" ] && kill $vfs 2>/dev/null
 pidof virtiofsd >/dev/null 2>&1 && mark l1-virtiofsd-left yes
 rm -rf "$D"
