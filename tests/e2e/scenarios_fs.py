@@ -3,9 +3,10 @@ L1 as /payload/virtiofsd with its libraries).
 
 minivmm starts virtiofsd itself with `--share tag=e2e,dir=DIR[,ro]` (and `--rootfs-dir`); the
 `fs-external` variant connects to a virtiofsd the L1 snippet starts (`--fs`). The scenarios are
-minivmm-only: QEMU microvm's vhost-user-fs-device flags are kept in fs_flags() for the
-benchmark, but in this harness virtiofsd drops QEMU's connection at SET_MEM_TABLE (seen on
-QEMU 7.2: "vhost_set_mem_table failed: Input/output error"). L1 prepares the
+minivmm-only: with the flags in fs_flags() virtiofsd drops QEMU's connection at SET_MEM_TABLE
+(QEMU 7.2: "vhost_set_mem_table failed: Input/output error"); bench/fs/fs_bench.py found that
+QEMU microvm also needs `-global virtio-mmio.force-legacy=false` (virtiofsd refuses the legacy
+virtio-mmio device), which is not yet tried here. L1 prepares the
 shared directory before the boot and checks it after the VMM exited.
 """
 from harness import (BASE_CMDLINE, VMLINUX, VMM_FINISH, Fail, check_boot, expect_equal,
