@@ -205,6 +205,10 @@ def check_sandbox(run):
     expect_rc(run, 0, "VMM (after the guest's `reboot -f`)")
 
 
+L1_SETUP_ERRORS = {90: "mkfs.ext4 of the rootfs image failed in L1",
+                   91: "mounting the 16 MiB tmpfs in L1 failed"}
+
+
 def check_l1_setup(run):
     if run.rc in L1_SETUP_ERRORS:
         raise Fail(f"{L1_SETUP_ERRORS[run.rc]} (rc={run.rc}); last output lines:\n{run.tail()}")

@@ -56,10 +56,6 @@ rm -rf "$D"
 exit $rc""")
 
 
-L1_SETUP_ERRORS = {90: "mkfs.ext4 of the rootfs image failed in L1",
-                   91: "mounting the 16 MiB tmpfs in L1 failed"}
-
-
 def check_rootfs(run):
     check_l1_setup(run)
     check_boot(run)
