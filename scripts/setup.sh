@@ -16,6 +16,8 @@ packages=(
   qemu-system-x86 qemu-system-common busybox-static e2fsprogs cpio xz-utils gzip kmod iproute2
   # guest kernel build
   linux-source-6.1 make bc bison flex libelf-dev libssl-dev dwarves python3
+  # benchmarks (bench/, on demand): charts
+  gnuplot-nox
 )
 
 missing=()

@@ -135,6 +135,9 @@ Result<void> VhostUserFrontend::reset_owner() {
 }
 
 Result<void> VhostUserFrontend::set_mem_table(const GuestMemory& mem) {
+  if (mem.memfd() < 0)
+    return make_error(ErrorCode::invalid_state,
+                      "vhost-user: guest memory is private (no memfd) and cannot be shared");
   std::vector<MemoryRegion> regions;
   for (const GuestRegion& r : mem.regions())
     regions.push_back({r.gpa, r.size, reinterpret_cast<uint64_t>(r.host), r.fd_offset});

@@ -42,6 +42,27 @@ struct BootTimerEvent {
   std::chrono::nanoseconds since_create;  ///< since Machine::create began
 };
 
+/// One step of Machine::create and Machine::start, timestamped on the same clocks as the
+/// boot-timer events. Names, in the order they normally happen: kvm_opened, memory_ready,
+/// vm_created, devices_created, kernel_loaded, vcpus_created (end of create), start_called,
+/// first_kvm_run (the first vCPU thread entering KVM_RUN).
+struct StartPhase {
+  std::string name;
+  std::chrono::nanoseconds since_exec;    ///< since the process started (see BootTiming)
+  std::chrono::nanoseconds since_create;  ///< since Machine::create began
+};
+
+/// Where the time of a start went: Machine::boot_timing().
+struct BootTiming {
+  /// What "exec" means in since_exec: "spawner" (the CLOCK_MONOTONIC nanoseconds the spawning
+  /// process put in MINIVMM_SPAWN_TIME_NS just before exec; sub-microsecond), "proc_stat"
+  /// (/proc/self/stat starttime; one clock tick, usually 10 ms, of resolution) or "fallback_now"
+  /// (neither was usable: the first time minivmm needed the reference).
+  std::string exec_reference;
+  std::vector<StartPhase> phases;       ///< in the order they happened
+  std::vector<BootTimerEvent> markers;  ///< the guest's boot-timer writes so far
+};
+
 /// One virtio-blk disk backed by a raw image file. Disks appear to the guest as /dev/vda,
 /// /dev/vdb, ... in the order given.
 struct DiskConfig {
@@ -168,6 +189,8 @@ class Machine {
   std::vector<pid_t> vcpu_thread_ids() const;
   /// Boot-timer writes seen so far (thread-safe copy).
   std::vector<BootTimerEvent> boot_timer_events() const;
+  /// The start phases recorded so far and the boot-timer writes (thread-safe copy).
+  BootTiming boot_timing() const;
   /// Counters of every NIC, in configuration order (thread-safe snapshot).
   std::vector<NetStats> net_stats() const;
   /// Counters of the vsock device; nullopt without one (thread-safe snapshot).

@@ -43,6 +43,7 @@ from harness import _BOOT_TIMER  # noqa: E402,F401
 from scenarios_disk import DISK_SCENARIOS  # noqa: E402
 from scenarios_net import NET_SCENARIOS  # noqa: E402
 from scenarios_fs import FS_SCENARIOS  # noqa: E402
+from scenarios_timing import TIMING_SCENARIOS  # noqa: E402
 
 
 # ---------------------------------------------------------------------------------------------
@@ -73,7 +74,7 @@ SCENARIOS = [
     Scenario("reboot",
              lambda vmm: l2_command(vmm, VMLINUX, 256, cmdline=f"{BASE_CMDLINE} e2e.tag=reboot"),
              check_reboot),
-] + [Scenario(*d) for d in DISK_SCENARIOS + NET_SCENARIOS + FS_SCENARIOS]
+] + [Scenario(*d) for d in DISK_SCENARIOS + NET_SCENARIOS + FS_SCENARIOS + TIMING_SCENARIOS]
 
 
 # ---------------------------------------------------------------------------------------------

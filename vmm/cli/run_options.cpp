@@ -33,6 +33,12 @@ void add_run_options(CLI::App& app, RunOptions& o) {
                  "boot from this host directory over virtio-fs (rootfstype=virtiofs root=rootfs)");
   app.add_option("--virtiofsd", o.virtiofsd, "virtiofsd binary for --share and --rootfs-dir")
       ->capture_default_str();
+  app.add_flag("--boot-timing{text}", o.boot_timing,
+               "at exit, print when each start phase and boot-timer marker happened: text (stderr, "
+               "the default) or json (one line on stdout); --boot-timing=json");
+  app.add_option("--exit-on-marker", o.exit_on_marker,
+                 "stop the VM (exit 0) when the guest writes this value (0..255) to the boot-timer "
+                 "port 0x440");
   app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));

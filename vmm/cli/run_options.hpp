@@ -26,6 +26,8 @@ struct RunOptions {
   std::string rootfs_dir;           ///< --rootfs-dir DIR (a share tagged "rootfs", root=)
   std::string virtiofsd = "/usr/lib/qemu/virtiofsd";
   std::string log_level = "info";
+  std::string boot_timing;     ///< --boot-timing[=text|json]; empty: off
+  std::string exit_on_marker;  ///< --exit-on-marker VALUE; empty: off
 };
 
 void add_run_options(CLI::App& app, RunOptions& opts);

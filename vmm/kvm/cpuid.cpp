@@ -8,8 +8,9 @@
 namespace minivmm {
 namespace {
 
-constexpr uint32_t kHypervisorBit = 1u << 31;  // CPUID.1:ECX[31]
-constexpr uint32_t kHttBit = 1u << 28;         // CPUID.1:EDX[28]
+constexpr uint32_t kHypervisorBit = 1u << 31;   // CPUID.1:ECX[31]
+constexpr uint32_t kHttBit = 1u << 28;          // CPUID.1:EDX[28]
+constexpr uint32_t kTscDeadlineBit = 1u << 24;  // CPUID.1:ECX[24]
 
 // Bits needed to encode ids 0..n-1 (the x2APIC-id shift of a topology level).
 uint32_t id_bits(uint32_t n) {
@@ -41,7 +42,8 @@ void set_extended_topology(kvm_cpuid_entry2& e, uint32_t index, uint32_t count) 
 }  // namespace
 
 std::vector<kvm_cpuid_entry2> normalize_cpuid(std::span<const kvm_cpuid_entry2> supported,
-                                              uint32_t vcpu_index, uint32_t vcpu_count) {
+                                              uint32_t vcpu_index, uint32_t vcpu_count,
+                                              const CpuidHostFeatures& host) {
   std::vector<kvm_cpuid_entry2> out(supported.begin(), supported.end());
   const uint32_t cores_minus_1 = std::min<uint32_t>(vcpu_count - 1, 63);
   for (auto& e : out) {
@@ -51,6 +53,7 @@ std::vector<kvm_cpuid_entry2> normalize_cpuid(std::span<const kvm_cpuid_entry2> 
             (e.ebx & 0xffffu) | (vcpu_index << 24) | (std::min<uint32_t>(vcpu_count, 255) << 16);
         e.ebx = (e.ebx & ~0xff00u) | (8u << 8);  // CLFLUSH line size: 8 * 8 = 64 bytes
         e.ecx |= kHypervisorBit;
+        if (host.tsc_deadline_timer) e.ecx |= kTscDeadlineBit;
         if (vcpu_count > 1)
           e.edx |= kHttBit;
         else

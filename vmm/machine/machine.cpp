@@ -14,6 +14,7 @@
 #include <boost/asio/read.hpp>
 
 #include "vmm/machine/machine_impl.hpp"
+#include "vmm/sys/process_start.hpp"
 
 namespace minivmm {
 
@@ -79,6 +80,7 @@ Result<void> Machine::Impl::start() {
     return make_error(ErrorCode::invalid_state, "start: machine was already started");
   if (stop.stopping())
     return make_error(ErrorCode::invalid_state, "start: machine was stopped before it started");
+  timeline->mark("start_called");
   stop.set_on_stop([this] {
     for (auto& v : vcpus) v->request_stop();
     loop.stop();
@@ -148,6 +150,13 @@ void Machine::request_stop() noexcept {
 }
 std::vector<BootTimerEvent> Machine::boot_timer_events() const {
   return m_impl->boot_timer->events();
+}
+BootTiming Machine::boot_timing() const {
+  BootTiming t;
+  t.exec_reference = to_string(process_start().source);
+  t.phases = m_impl->timeline->phases();
+  t.markers = m_impl->boot_timer->events();
+  return t;
 }
 std::vector<NetStats> Machine::net_stats() const {
   std::vector<NetStats> out;

@@ -73,19 +73,28 @@ Result<void> create_legacy_devices(Machine::Impl& m) {
 
 Result<std::unique_ptr<Machine::Impl>> build_machine(const MachineConfig& config) {
   auto created_at = std::chrono::steady_clock::now();
+  auto timeline = std::make_unique<StartTimeline>(process_start_time(), created_at);
   MINIVMM_TRY_VOID(validate_config(config));
   MINIVMM_TRY(kvm, Kvm::open());
+  timeline->mark("kvm_opened");
   if (config.vcpus > kvm.max_vcpus())
     return make_error(ErrorCode::invalid_config, "vcpus: {} exceeds this host's KVM limit {}",
                       config.vcpus, kvm.max_vcpus());
   MINIVMM_TRY(console, ConsoleSink::create(config.console));
-  MINIVMM_TRY(memory, GuestMemory::create(x86::ram_regions(config.memory_mib << 20)));
+  // vhost-user backends (virtiofsd) map guest RAM through its memfd; without them private memory
+  // lets transparent huge pages back the guest.
+  const GuestMemoryBacking backing = config.fs.empty() && config.shares.empty()
+                                         ? GuestMemoryBacking::private_anonymous
+                                         : GuestMemoryBacking::shared_memfd;
+  MINIVMM_TRY(memory, GuestMemory::create(x86::ram_regions(config.memory_mib << 20), backing));
+  timeline->mark("memory_ready");
   MINIVMM_TRY(vm, kvm.create_vm());
   MINIVMM_TRY_VOID(vm.set_tss_and_identity_map(kKvmTssAddr, kKvmIdentityMapAddr));
   MINIVMM_TRY_VOID(vm.create_irqchip_and_pit());
   MINIVMM_TRY_VOID(map_memory(vm, memory));
-  auto m = std::make_unique<Machine::Impl>(std::move(kvm), std::move(vm), std::move(memory),
-                                           std::move(console));
+  timeline->mark("vm_created");
+  auto m = std::make_unique<Machine::Impl>(std::move(timeline), std::move(kvm), std::move(vm),
+                                           std::move(memory), std::move(console));
   m->config = config;
   m->created_at = created_at;
   MINIVMM_TRY_VOID(create_legacy_devices(*m));
@@ -94,15 +103,23 @@ Result<std::unique_ptr<Machine::Impl>> build_machine(const MachineConfig& config
   MINIVMM_TRY_VOID(attach_net_devices(*m, cmdline));
   MINIVMM_TRY_VOID(attach_vsock_device(*m, cmdline));
   MINIVMM_TRY_VOID(attach_fs_devices(*m, cmdline));
+  m->timeline->mark("devices_created");
   MINIVMM_TRY(loaded, load_kernel(*m, cmdline));
+  m->timeline->mark("kernel_loaded");
   MINIVMM_TRY(supported, m->kvm.supported_cpuid());
-  VcpuContext ctx{m->pio_bus, m->mmio_bus, m->stop, m->unassigned_log};
+  CpuidHostFeatures host_features;
+  host_features.tsc_deadline_timer = m->kvm.check_extension(KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+  StartTimeline* timeline_ptr = m->timeline.get();
+  VcpuContext ctx{m->pio_bus, m->mmio_bus, m->stop, m->unassigned_log,
+                  [timeline_ptr] { timeline_ptr->mark_once("first_kvm_run"); }};
   for (uint32_t i = 0; i < config.vcpus; ++i) {
     MINIVMM_TRY(vcpu, m->vm.create_vcpu(i));
-    MINIVMM_TRY_VOID(setup_vcpu_common(vcpu, normalize_cpuid(supported, i, config.vcpus)));
+    MINIVMM_TRY_VOID(
+        setup_vcpu_common(vcpu, normalize_cpuid(supported, i, config.vcpus, host_features)));
     if (i == 0) MINIVMM_TRY_VOID(setup_boot_vcpu_registers(vcpu, loaded.entry));
     m->vcpus.push_back(std::make_unique<VcpuRunner>(std::move(vcpu), ctx));
   }
+  m->timeline->mark("vcpus_created");
   return m;
 }
 

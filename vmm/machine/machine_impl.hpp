@@ -19,6 +19,7 @@
 #include "vmm/bus/bus.hpp"
 #include "vmm/kvm/kvm.hpp"
 #include "vmm/machine/console_sink.hpp"
+#include "vmm/machine/start_timeline.hpp"
 #include "vmm/machine/stop_controller.hpp"
 #include "vmm/machine/vcpu_runner.hpp"
 #include "vmm/memory/guest_memory.hpp"
@@ -32,8 +33,12 @@ class Machine::Impl {
  public:
   enum class Lifecycle { created, running, paused, stopped };
 
-  Impl(Kvm k, Vm v, GuestMemory mem, ConsoleSink con)
-      : kvm(std::move(k)), vm(std::move(v)), memory(std::move(mem)), console(std::move(con)) {}
+  Impl(std::unique_ptr<StartTimeline> t, Kvm k, Vm v, GuestMemory mem, ConsoleSink con)
+      : timeline(std::move(t)),
+        kvm(std::move(k)),
+        vm(std::move(v)),
+        memory(std::move(mem)),
+        console(std::move(con)) {}
   ~Impl();
 
   Result<void> start();
@@ -45,6 +50,7 @@ class Machine::Impl {
 
   MachineConfig config;
   std::chrono::steady_clock::time_point created_at;
+  std::unique_ptr<StartTimeline> timeline;
   Kvm kvm;
   Vm vm;
   GuestMemory memory;

@@ -114,6 +114,7 @@ void VcpuRunner::thread_main() {
   sigemptyset(&set);
   sigaddset(&set, kick_signal());
   pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+  if (m_ctx.before_first_run) m_ctx.before_first_run();
   for (;;) {
     if (wait_runnable() == State::stopped) return;
     int rc = m_vcpu.run();

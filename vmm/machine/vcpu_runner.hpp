@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -19,12 +20,14 @@
 
 namespace minivmm {
 
-/// What the vCPU threads share: the buses, the stop latch and the log limiter.
+/// What the vCPU threads share: the buses, the stop latch, the log limiter and a hook called on
+/// each vCPU thread right before its first KVM_RUN (start timing; may be empty).
 struct VcpuContext {
   const Bus& pio;
   const Bus& mmio;
   StopController& stop;
   RateLimiter& unassigned_log;
+  std::function<void()> before_first_run;
 };
 
 class VcpuRunner {

@@ -17,6 +17,11 @@ class Mapping {
   Mapping() = default;
   /// mmap(nullptr, size, prot, flags, fd, offset).
   static Result<Mapping> create(size_t size, int prot, int flags, int fd, off_t offset);
+  /// An anonymous mapping (MAP_ANONYMOUS is added to `flags`) whose start is a multiple of
+  /// `alignment` (a power of two, at least the page size), e.g. 2 MiB so transparent huge pages
+  /// can back it from its first byte: maps size + alignment, then unmaps the excess.
+  static Result<Mapping> create_aligned_anonymous(size_t size, size_t alignment, int prot,
+                                                  int flags);
 
   Mapping(Mapping&& o) noexcept
       : m_addr(std::exchange(o.m_addr, nullptr)), m_size(std::exchange(o.m_size, 0)) {}

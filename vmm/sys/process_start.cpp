@@ -1,10 +1,10 @@
-// Process start time from /proc/self/stat. The kernel records starttime from the task's
-// start_boottime, i.e. on CLOCK_BOOTTIME, which keeps counting while the host is suspended;
-// steady_clock is CLOCK_MONOTONIC, which does not. Comparing starttime with CLOCK_MONOTONIC
-// directly would be off by every suspend since host boot, so the process's age is measured on
-// CLOCK_BOOTTIME (now minus starttime, both on that clock) and then subtracted from
-// steady_clock::now(). Only a suspend during this process's lifetime remains, and it makes
-// since_exec include the suspended time, which is the honest answer for "time since exec".
+// Process start time from the spawner's MINIVMM_SPAWN_TIME_NS (checked), else /proc/self/stat.
+// The kernel records starttime from the task's start_boottime, i.e. on CLOCK_BOOTTIME, which keeps
+// counting while the host is suspended; steady_clock is CLOCK_MONOTONIC, which does not. Comparing
+// starttime with CLOCK_MONOTONIC directly would be off by every suspend since host boot, so the
+// process's age is measured on CLOCK_BOOTTIME (now minus starttime, both on that clock) and then
+// subtracted from steady_clock::now(). Only a suspend during this process's lifetime remains, and
+// it makes since_exec include the suspended time, which is the honest answer for "time since exec".
 #include "vmm/sys/process_start.hpp"
 
 #include <time.h>
@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -51,9 +52,19 @@ std::optional<std::chrono::steady_clock::time_point> read_from_proc() {
   return steady_now - age;
 }
 
+// How far before the tick-rounded /proc start a spawner's clock reading may lie: the time between
+// its clock read and the fork, on a loaded host. (The rounding makes /proc earlier, not later.)
+constexpr std::chrono::milliseconds kSpawnSlack{250};
+
 ProcessStart compute_process_start() {
-  if (auto time = read_from_proc()) return {*time, ProcessStartSource::proc_stat};
-  return {std::chrono::steady_clock::now(), ProcessStartSource::fallback_now};
+  const auto now = std::chrono::steady_clock::now();
+  const std::optional<std::chrono::steady_clock::time_point> proc = read_from_proc();
+  if (const char* env = std::getenv(kSpawnTimeEnv)) {
+    if (auto spawned = accept_spawn_time(env, now, proc, kSpawnSlack))
+      return {*spawned, ProcessStartSource::spawner};
+  }
+  if (proc) return {*proc, ProcessStartSource::proc_stat};
+  return {now, ProcessStartSource::fallback_now};
 }
 
 }  // namespace
@@ -78,6 +89,35 @@ std::optional<uint64_t> parse_stat_starttime(std::string_view stat_line) {
     rest.remove_prefix(end);
   }
   return std::nullopt;
+}
+
+const char* to_string(ProcessStartSource source) noexcept {
+  switch (source) {
+    case ProcessStartSource::spawner:
+      return "spawner";
+    case ProcessStartSource::proc_stat:
+      return "proc_stat";
+    case ProcessStartSource::fallback_now:
+      return "fallback_now";
+  }
+  return "unknown";
+}
+
+std::optional<std::chrono::steady_clock::time_point> accept_spawn_time(
+    std::string_view value, std::chrono::steady_clock::time_point now,
+    std::optional<std::chrono::steady_clock::time_point> proc_start,
+    std::chrono::nanoseconds slack) {
+  uint64_t ns = 0;
+  const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), ns);
+  if (value.empty() || ec != std::errc() || ptr != value.data() + value.size()) return std::nullopt;
+  if (ns > static_cast<uint64_t>(std::chrono::nanoseconds::max().count())) return std::nullopt;
+  // steady_clock is CLOCK_MONOTONIC on Linux, the clock the spawner read.
+  const std::chrono::steady_clock::time_point t{
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+          std::chrono::nanoseconds(static_cast<int64_t>(ns)))};
+  if (t > now) return std::nullopt;
+  if (proc_start && t < *proc_start - slack) return std::nullopt;
+  return t;
 }
 
 ProcessStart process_start() {

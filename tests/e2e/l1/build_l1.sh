@@ -10,8 +10,9 @@
 #
 # Usage: build_l1.sh --out DIR [--scenario SCRIPT] [--bin SRC[=DEST]]... [--file SRC[=DEST]]...
 #                    [--module NAME]...
-#   --bin   copies an executable to /payload/DEST (default: its basename) plus every shared
-#           library ldd lists for it (and the dynamic loader) at the same absolute paths in L1.
+#   --bin   copies an executable to /payload/DEST (default: its basename), without debug info,
+#           plus every shared library ldd lists for it (and the dynamic loader) at the same
+#           absolute paths in L1.
 #   --file  copies a file to /payload/DEST (DEST may contain sub-directories).
 #   --module adds a kernel module (with its dependencies) to L1_MODULES, e.g. tun, vhost_net.
 # Writes DIR/vmlinuz and DIR/l1.cpio.gz and prints DIR as the last line of stdout.
@@ -120,6 +121,9 @@ for spec in "${bins[@]}"; do
   [ -x "$src" ] || { log "--bin $src: not an executable"; exit 1; }
   mkdir -p "$root/payload/$(dirname "$dest")"
   cp -L "$src" "$root/payload/$dest"
+  # Debug info is never read in L1 and would only grow the initramfs L1 unpacks under TCG (the
+  # static minivmm carries ~100 MiB of it).
+  strip --strip-debug "$root/payload/$dest" 2>/dev/null || true
   # ldd lines: "libx.so => /path (0x...)" and "/lib64/ld-linux-x86-64.so.2 (0x...)".
   while read -r lib; do copy_lib "$lib"; done < <(ldd "$src" 2>/dev/null | grep -oE '/[^ ]+\.so[^ ]*' | sort -u)
 done

@@ -280,6 +280,17 @@ TEST_CASE("SET_MEM_TABLE describes every region with the memfd and host addresse
   }
 }
 
+TEST_CASE("SET_MEM_TABLE of private guest memory is refused before anything is sent") {
+  RegionSpec specs[] = {{0, 0x200000}};
+  auto mem = GuestMemory::create(specs, GuestMemoryBacking::private_anonymous);
+  REQUIRE(mem.has_value());
+  Pair p(test::standard_handler(0, 0));
+  auto r = p.fe.set_mem_table(*mem);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().message().find("private") != std::string::npos);
+  CHECK(p.backend.log().empty());
+}
+
 TEST_CASE("SET_VRING_ADDR carries our host addresses of the rings") {
   RegionSpec specs[] = {{0, 0x100000}};
   auto mem = GuestMemory::create(specs);

@@ -230,3 +230,27 @@ TEST_CASE("a bad --net value is an error naming --net") {
 
 }  // namespace
 }  // namespace minivmm::cli
+
+namespace minivmm::cli {
+namespace {
+
+TEST_CASE("--boot-timing alone means text, =json selects json, absent leaves it off") {
+  RunOptions off;
+  CHECK(parse(off, "--kernel k") == "");
+  CHECK(off.boot_timing.empty());
+  RunOptions text;
+  CHECK(parse(text, "--kernel k --boot-timing") == "");
+  CHECK(text.boot_timing == "text");
+  RunOptions json;
+  CHECK(parse(json, "--kernel k --boot-timing=json") == "");
+  CHECK(json.boot_timing == "json");
+}
+
+TEST_CASE("--exit-on-marker keeps its text for the CLI to validate") {
+  RunOptions o;
+  CHECK(parse(o, "--kernel k --exit-on-marker 0x41") == "");
+  CHECK(o.exit_on_marker == "0x41");
+}
+
+}  // namespace
+}  // namespace minivmm::cli

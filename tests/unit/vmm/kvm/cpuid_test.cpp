@@ -118,6 +118,15 @@ TEST_CASE("leaf 1 sets the HTT bit only for more than one vCPU") {
   CHECK((get(normalize(0, 1), 0x1).edx | (1u << 28)) == 0xbfebfbffu);
 }
 
+TEST_CASE("leaf 1 advertises the TSC-deadline timer only when KVM has the capability") {
+  auto in = supported();
+  in[1].ecx &= ~(1u << 24);  // KVM_GET_SUPPORTED_CPUID never sets it
+  CHECK((get(normalize_cpuid(in, 0, 1), 0x1).ecx & (1u << 24)) == 0);
+  auto with = get(normalize_cpuid(in, 0, 1, CpuidHostFeatures{.tsc_deadline_timer = true}), 0x1);
+  CHECK((with.ecx & (1u << 24)) != 0);
+  CHECK((with.ecx | (1u << 24)) == (0x7ffafbffu | (1u << 31)));
+}
+
 TEST_CASE("leaf 1 sets HTT even when the host did not report it") {
   auto in = supported();
   in[1].edx &= ~(1u << 28);

@@ -2,6 +2,7 @@
 #include "vmm/sys/process_start.hpp"
 
 #include <chrono>
+#include <string>
 
 #include <doctest/doctest.h>
 
@@ -42,6 +43,49 @@ TEST_CASE("process start: the live reading comes from /proc and lies in the past
 TEST_CASE("process start: repeated calls return the same time") {
   CHECK(process_start_time() == process_start_time());
   CHECK(process_start_time() == process_start().time);
+}
+
+}  // namespace
+}  // namespace minivmm
+
+namespace minivmm {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::nanoseconds;
+using std::chrono::steady_clock;
+
+steady_clock::time_point at_ns(int64_t ns) {
+  return steady_clock::time_point(
+      std::chrono::duration_cast<steady_clock::duration>(nanoseconds(ns)));
+}
+
+TEST_CASE("spawn time: a plausible value between the /proc start (minus slack) and now is taken") {
+  const auto now = at_ns(10'000'000'000);
+  const auto proc = at_ns(9'990'000'000);  // tick-rounded: up to 10 ms before the real exec
+  auto t = accept_spawn_time("9995000000", now, proc, milliseconds(250));
+  REQUIRE(t);
+  CHECK(*t == at_ns(9'995'000'000));
+  // Before the /proc start, but within the slack (a slow fork): still taken.
+  CHECK(accept_spawn_time("9800000000", now, proc, milliseconds(250)));
+  // Without /proc only "not after now" is checked.
+  CHECK(accept_spawn_time("1", now, std::nullopt, milliseconds(250)));
+}
+
+TEST_CASE("spawn time: stale, future and malformed values are refused") {
+  const auto now = at_ns(10'000'000'000);
+  const auto proc = at_ns(9'990'000'000);
+  // A value inherited from a grandparent's spawn, long before this process started.
+  CHECK_FALSE(accept_spawn_time("5000000000", now, proc, milliseconds(250)));
+  CHECK_FALSE(accept_spawn_time("10000000001", now, proc, milliseconds(250)));  // after now
+  for (const char* bad : {"", "-5", "12a", " 9995000000", "0x10", "99999999999999999999999"})
+    CHECK_FALSE(accept_spawn_time(bad, now, proc, milliseconds(250)));
+}
+
+TEST_CASE("process start sources have names") {
+  CHECK(std::string(to_string(ProcessStartSource::spawner)) == "spawner");
+  CHECK(std::string(to_string(ProcessStartSource::proc_stat)) == "proc_stat");
+  CHECK(std::string(to_string(ProcessStartSource::fallback_now)) == "fallback_now");
 }
 
 }  // namespace
