@@ -28,7 +28,9 @@ TempFile::~TempFile() {
   ::unlink(m_path.c_str());
 }
 
-std::vector<uint8_t> make_tiny_elf(const uint8_t* code, size_t size) {
+namespace {
+
+std::vector<uint8_t> build_elf(const uint8_t* code, size_t size, bool pvh) {
   const size_t code_off = 0x1000;  // page-aligned file offset of the segment
   std::vector<uint8_t> out(code_off + size, 0);
   Elf64_Ehdr eh{};
@@ -43,7 +45,7 @@ std::vector<uint8_t> make_tiny_elf(const uint8_t* code, size_t size) {
   eh.e_phoff = sizeof(Elf64_Ehdr);
   eh.e_ehsize = sizeof(Elf64_Ehdr);
   eh.e_phentsize = sizeof(Elf64_Phdr);
-  eh.e_phnum = 1;
+  eh.e_phnum = pvh ? 2 : 1;
   Elf64_Phdr ph{};
   ph.p_type = PT_LOAD;
   ph.p_flags = PF_R | PF_W | PF_X;
@@ -56,7 +58,39 @@ std::vector<uint8_t> make_tiny_elf(const uint8_t* code, size_t size) {
   std::memcpy(out.data(), &eh, sizeof eh);
   std::memcpy(out.data() + sizeof eh, &ph, sizeof ph);
   std::memcpy(out.data() + code_off, code, size);
+  if (pvh) {
+    // One note right after the program headers: Elf64_Nhdr, "Xen\0", the 4-byte entry, then 4
+    // zero bytes inside the segment (QEMU reads the entry of a 64-bit ELF as 8 bytes).
+    constexpr uint32_t kXenElfnotePhys32Entry = 18;
+    const size_t note_off = sizeof eh + 2 * sizeof(Elf64_Phdr);
+    Elf64_Nhdr nh{};
+    nh.n_namesz = 4;
+    nh.n_descsz = 4;
+    nh.n_type = kXenElfnotePhys32Entry;
+    const auto entry = static_cast<uint32_t>(kTinyGuestLoadAddr);
+    std::memcpy(out.data() + note_off, &nh, sizeof nh);
+    std::memcpy(out.data() + note_off + sizeof nh, "Xen", 4);
+    std::memcpy(out.data() + note_off + sizeof nh + 4, &entry, sizeof entry);
+    Elf64_Phdr note{};
+    note.p_type = PT_NOTE;
+    note.p_flags = PF_R;
+    note.p_offset = note_off;
+    note.p_filesz = sizeof nh + 4 + 8;
+    note.p_memsz = note.p_filesz;
+    note.p_align = 4;  // QEMU aligns the note name to p_align (0 would divide by zero)
+    std::memcpy(out.data() + sizeof eh + sizeof ph, &note, sizeof note);
+  }
   return out;
+}
+
+}  // namespace
+
+std::vector<uint8_t> make_tiny_elf(const uint8_t* code, size_t size) {
+  return build_elf(code, size, false);
+}
+
+std::vector<uint8_t> make_tiny_pvh_elf(const uint8_t* code, size_t size) {
+  return build_elf(code, size, true);
 }
 
 }  // namespace minivmm::test

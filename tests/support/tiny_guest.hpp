@@ -1,8 +1,8 @@
 // Tiny purpose-built guests for tests/kvm: x86-64 code generated with xbyak, wrapped into a
 // minimal ELF64 executable (one PT_LOAD at 1 MiB, no PVH note) so minivmm's own loader starts it
-// in long mode with identity paging, exactly like a vmlinux 64-bit entry. Only plain integer
-// instructions belong here: this host's /dev/kvm (PVM) emulates guests and cannot run SSE,
-// XSAVE or INT3 (shared/ENVIRONMENT.md).
+// in long mode with identity paging, exactly like a vmlinux 64-bit entry (make_tiny_pvh_elf adds
+// the PVH note for 32-bit entry). Only plain integer instructions belong here: this host's
+// /dev/kvm (PVM) emulates guests and cannot run SSE, XSAVE or INT3 (shared/ENVIRONMENT.md).
 #pragma once
 
 #include <cstdint>
@@ -33,11 +33,18 @@ class TempFile {
 /// is its first byte.
 std::vector<uint8_t> make_tiny_elf(const uint8_t* code, size_t size);
 
+/// The same, plus a PT_NOTE with the Xen PVH entry note (name "Xen", type
+/// XEN_ELFNOTE_PHYS32_ENTRY, 4-byte address = kTinyGuestLoadAddr), so PVH loaders (minivmm's,
+/// QEMU `-kernel`) enter `code` in 32-bit protected mode with paging off. Only instructions that
+/// encode identically in 32- and 64-bit mode belong in such code.
+std::vector<uint8_t> make_tiny_pvh_elf(const uint8_t* code, size_t size);
+
 /// Code generator preset to emit code that will run at kTinyGuestLoadAddr.
 class TinyGuestCode : public Xbyak::CodeGenerator {
  public:
   TinyGuestCode() : Xbyak::CodeGenerator(64 * 1024) {}
   std::vector<uint8_t> elf() { return make_tiny_elf(getCode(), getSize()); }
+  std::vector<uint8_t> pvh_elf() { return make_tiny_pvh_elf(getCode(), getSize()); }
 };
 
 }  // namespace minivmm::test
