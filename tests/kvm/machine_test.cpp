@@ -6,7 +6,9 @@
 #include <atomic>
 #include <chrono>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include <minivmm/machine.hpp>
 #include "tests/support/tiny_guest.hpp"
@@ -107,6 +109,34 @@ TEST_CASE("boot-timer writes are recorded with value and timestamps") {
   CHECK(ev[0].since_exec >= ev[0].since_create);
   CHECK(ev[1].since_create >= ev[0].since_create);
   CHECK(callbacks.load() == 2);
+}
+
+TEST_CASE("boot timing lists every start phase in order, before the guest's marker") {
+  TinyGuestCode g;
+  mark(g, 0x41);
+  reset_via_i8042(g);
+  g.ready();
+  TempFile k(g.elf());
+  auto m = create(tiny_config(k));
+  const std::vector<std::string> created{"kvm_opened",      "memory_ready",  "vm_created",
+                                         "devices_created", "kernel_loaded", "vcpus_created"};
+  auto before = m->boot_timing();
+  REQUIRE(before.phases.size() == created.size());
+  REQUIRE(m->start());
+  CHECK(m->wait().reason == ExitReason::guest_reset);
+  BootTiming t = m->boot_timing();
+  std::vector<std::string> names;
+  for (const auto& p : t.phases) names.push_back(p.name);
+  std::vector<std::string> all = created;
+  all.push_back("start_called");
+  all.push_back("first_kvm_run");
+  CHECK(names == all);
+  for (size_t i = 1; i < t.phases.size(); ++i)
+    CHECK(t.phases[i].since_create >= t.phases[i - 1].since_create);
+  REQUIRE(t.markers.size() == 1);
+  CHECK(t.markers[0].value == 0x41);
+  CHECK(t.markers[0].since_create >= t.phases.back().since_create);
+  CHECK_FALSE(t.exec_reference.empty());
 }
 
 TEST_CASE("a triple fault is reported as such") {
