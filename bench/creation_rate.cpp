@@ -117,9 +117,11 @@ int main(int argc, char** argv) {
         } else {
           auto status = (*m)->wait();
           mine.run.push_back(ms_since(t1));
-          if (status.reason != minivmm::ExitReason::guest_reset)
-            err =
-                std::string("stopped: ") + minivmm::to_string(status.reason) + " " + status.detail;
+          if (!status)
+            err = "wait: " + status.error().message();
+          else if (status->reason != minivmm::ExitReason::guest_reset)
+            err = std::string("stopped: ") + minivmm::to_string(status->reason) + " " +
+                  status->detail;
         }
         auto t2 = Clock::now();
         m->reset();

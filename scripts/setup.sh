@@ -5,8 +5,8 @@
 set -euo pipefail
 
 packages=(
-  # build
-  cmake ninja-build g++ pkg-config clang-format
+  # build; gcc, binutils (readelf, nm) and pkg-config also for the package test's consumers
+  cmake ninja-build g++ gcc binutils pkg-config clang-format
   # libraries (DESIGN.md / the brief's dependency list)
   libboost-dev libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libexpected-dev
   libfdt-dev libxbyak-dev doctest-dev liburing-dev libseccomp-dev libbenchmark-dev

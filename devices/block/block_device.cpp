@@ -17,14 +17,17 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <cstring>
+#include <optional>
 
 namespace minivmm::block {
 
 namespace asio = boost::asio;
 
 struct BlockDevice::Running : std::enable_shared_from_this<Running> {
-  Running(virtio::Activation& a, DiskFile& disk, const BlockLimits& lim, uint32_t budget_)
-      : mem(a.memory),
+  Running(BlockDevice& dev, virtio::Activation& a, DiskFile& disk, const BlockLimits& lim,
+          uint32_t budget_)
+      : owner(dev),
+        mem(a.memory),
         io(a.io),
         queue(std::move(a.queues.front())),
         irq(std::move(a.interrupt)),
@@ -42,7 +45,15 @@ struct BlockDevice::Running : std::enable_shared_from_this<Running> {
   void arm_done();
   void process_queue();
   void notify_if_needed();
+  void report_host_errors(uint64_t before);
+  void start_swap(DiskFile disk, std::string path, SwapDone on_done);
+  /// Swaps the pending disk in once nothing is in flight; true when it did (done re-armed).
+  bool try_finish_swap();
+  /// Installs the pending disk in the device (mu held, nothing in flight); returns `done`.
+  SwapDone install_pending();
 
+  BlockDevice& owner;  ///< valid while !stopped (reset() runs before the device dies)
+  RateLimiter error_report{2};
   std::mutex mu;
   bool stopped = false;
   bool throttled = false;  ///< the engine was full: resume popping on the next completion
@@ -57,7 +68,55 @@ struct BlockDevice::Running : std::enable_shared_from_this<Running> {
   BlockLimits limits;
   uint32_t budget;
   BlockEngine engine;
+  // A replace_disk() waiting for the requests in flight on the old file.
+  std::optional<DiskFile> pending_disk;
+  std::string pending_path;
+  SwapDone pending_done;
 };
+
+void BlockDevice::Running::start_swap(DiskFile disk, std::string path, SwapDone on_done) {
+  pending_disk.emplace(std::move(disk));
+  pending_path = std::move(path);
+  pending_done = std::move(on_done);
+  try_finish_swap();
+}
+
+BlockDevice::SwapDone BlockDevice::Running::install_pending() {
+  {
+    std::lock_guard lock(owner.m_mutex);
+    owner.install_disk(std::move(*pending_disk), std::move(pending_path));
+    limits.capacity_sectors = owner.m_disk.capacity_sectors();
+  }
+  pending_disk.reset();
+  return std::move(pending_done);
+}
+
+bool BlockDevice::Running::try_finish_swap() {
+  if (!pending_disk || engine.in_flight() != 0) return false;
+  // `done` watches the old file's completion eventfd: closing it aborts that wait (its handler
+  // returns without re-arming); watch the new file's instead.
+  boost::system::error_code ignored;
+  done.close(ignored);
+  SwapDone finished = install_pending();
+  int done_fd = ::fcntl(owner.m_disk.completion_fd(), F_DUPFD_CLOEXEC, 0);
+  if (done_fd >= 0) {
+    done.assign(done_fd, ignored);
+    arm_done();
+  } else {
+    // Without a completion watch no request could finish: the device is unusable.
+    irq->signal_needs_reset();
+  }
+  irq->signal_config_change();
+  // The chains that waited in the avail ring during the swap.
+  asio::post(io, [self = shared_from_this(), finished = std::move(finished)] {
+    {
+      std::lock_guard lock(self->mu);
+      if (!self->stopped) self->process_queue();
+    }
+    if (finished) finished(true);
+  });
+  return true;
+}
 
 void BlockDevice::Running::arm_kick() {
   kick.async_wait(asio::posix::descriptor_base::wait_read,
@@ -75,14 +134,24 @@ void BlockDevice::Running::arm_done() {
                   [self = shared_from_this()](const boost::system::error_code& ec) {
                     std::lock_guard lock(self->mu);
                     if (self->stopped || ec) return;
+                    const uint64_t host_errors = self->engine.counters().host_errors;
                     self->engine.process_completions();
                     self->notify_if_needed();
+                    self->report_host_errors(host_errors);
+                    if (self->try_finish_swap()) return;  // re-armed on the new file
                     if (self->throttled) {
                       self->throttled = false;
                       self->process_queue();
                     }
                     self->arm_done();
                   });
+}
+
+void BlockDevice::Running::report_host_errors(uint64_t before) {
+  const uint64_t now = engine.counters().host_errors;
+  if (now == before || !owner.m_options.on_error || !error_report.allow()) return;
+  owner.m_options.on_error(
+      fmt::format("{} host I/O error(s) on {}; the guest got IOERR", now - before, owner.path()));
 }
 
 void BlockDevice::Running::notify_if_needed() {
@@ -94,7 +163,8 @@ void BlockDevice::Running::notify_if_needed() {
 // Pops at most `budget` chains, then yields to the loop; stops early when the engine is full
 // (the rest waits in the avail ring until a completion frees a slot).
 void BlockDevice::Running::process_queue() {
-  if (!queue.active() || queue.broken()) return;
+  // During a swap new chains wait in the avail ring for the new file.
+  if (!queue.active() || queue.broken() || pending_disk) return;
   queue.disable_notification(mem);
   for (uint32_t n = 0;; ++n) {
     if (!engine.has_room()) {
@@ -129,13 +199,7 @@ void BlockDevice::Running::process_queue() {
 
 BlockDevice::BlockDevice(DiskFile disk, const BlockDeviceOptions& o)
     : m_disk(std::move(disk)), m_options(o) {
-  const bool ro = m_disk.read_only();
-  m_features = (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_INDIRECT_DESC) |
-               (1ULL << VIRTIO_RING_F_EVENT_IDX) | (1ULL << VIRTIO_BLK_F_SEG_MAX) |
-               (1ULL << VIRTIO_BLK_F_BLK_SIZE) | (1ULL << VIRTIO_BLK_F_FLUSH) |
-               (1ULL << VIRTIO_BLK_F_TOPOLOGY);
-  if (ro) m_features |= 1ULL << VIRTIO_BLK_F_RO;
-  if (!ro) m_features |= (1ULL << VIRTIO_BLK_F_DISCARD) | (1ULL << VIRTIO_BLK_F_WRITE_ZEROES);
+  set_features_for_disk();
   m_config.capacity = m_disk.capacity_sectors();
   m_config.seg_max = o.queue_size - 2u;  // Linux adds header and status descriptors
   m_config.blk_size = kSectorSize;
@@ -147,6 +211,23 @@ BlockDevice::BlockDevice(DiskFile disk, const BlockDeviceOptions& o)
   m_config.max_write_zeroes_sectors = o.max_write_zeroes_sectors;
   m_config.max_write_zeroes_seg = o.max_write_zeroes_seg;
   m_queue_max[0] = o.queue_size;
+}
+
+void BlockDevice::set_features_for_disk() {
+  const bool ro = m_disk.read_only();
+  m_features = (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_INDIRECT_DESC) |
+               (1ULL << VIRTIO_RING_F_EVENT_IDX) | (1ULL << VIRTIO_BLK_F_SEG_MAX) |
+               (1ULL << VIRTIO_BLK_F_BLK_SIZE) | (1ULL << VIRTIO_BLK_F_FLUSH) |
+               (1ULL << VIRTIO_BLK_F_TOPOLOGY);
+  if (ro) m_features |= 1ULL << VIRTIO_BLK_F_RO;
+  if (!ro) m_features |= (1ULL << VIRTIO_BLK_F_DISCARD) | (1ULL << VIRTIO_BLK_F_WRITE_ZEROES);
+}
+
+void BlockDevice::install_disk(DiskFile disk, std::string path) {
+  m_disk = std::move(disk);
+  m_config.capacity = m_disk.capacity_sectors();
+  m_path = std::move(path);
+  ++m_swaps;
 }
 
 Result<std::shared_ptr<BlockDevice>> BlockDevice::create(DiskFile disk,
@@ -170,7 +251,13 @@ uint32_t BlockDevice::device_type() const {
   return VIRTIO_ID_BLOCK;
 }
 
+BlockConfigSpace BlockDevice::config() const {
+  std::lock_guard lock(m_mutex);
+  return m_config;
+}
+
 void BlockDevice::read_config(uint64_t offset, std::span<uint8_t> data) const {
+  std::lock_guard lock(m_mutex);
   std::fill(data.begin(), data.end(), uint8_t{0});
   const auto* bytes = reinterpret_cast<const uint8_t*>(&m_config);
   constexpr uint64_t size = kBlockConfigSize;
@@ -207,8 +294,9 @@ Result<void> BlockDevice::activate(virtio::Activation a) {
     ::close(kick_fd);
     return errno_error("virtio-blk: dup disk completion eventfd");
   }
-  auto r =
-      std::make_shared<Running>(a, m_disk, limits(a.acked_features), m_options.chains_per_wakeup);
+  auto r = std::make_shared<Running>(*this, a, m_disk, limits(a.acked_features),
+                                     m_options.chains_per_wakeup);
+  m_ever_activated = true;
   r->kick.assign(kick_fd);
   r->done.assign(done_fd);
   m_disk.clear_error_latch();  // a new driver instance; the previous one saw every error
@@ -234,6 +322,7 @@ void BlockDevice::reset() {
   }
   if (!r) return;
   BlockCounters last;
+  SwapDone swapped;
   {
     std::lock_guard rl(r->mu);
     r->stopped = true;
@@ -242,9 +331,89 @@ void BlockDevice::reset() {
     r->done.close(ignored);
     r->engine.reset();  // waits for in-flight disk I/O: guest buffers are untouched afterwards
     last = r->engine.counters();
+    // A swap waiting for in-flight requests completes now that none are left.
+    if (r->pending_disk) swapped = r->install_pending();
   }
+  {
+    std::lock_guard lock(m_mutex);
+    m_earlier_counters += last;
+  }
+  if (swapped) swapped(true);
+}
+
+std::string BlockDevice::path() const {
   std::lock_guard lock(m_mutex);
-  m_last_counters = last;
+  return m_path;
+}
+
+void BlockDevice::set_path(std::string path) {
+  std::lock_guard lock(m_mutex);
+  m_path = std::move(path);
+}
+
+bool BlockDevice::read_only() const {
+  std::lock_guard lock(m_mutex);
+  return m_disk.read_only();
+}
+
+uint64_t BlockDevice::capacity_sectors() const {
+  std::lock_guard lock(m_mutex);
+  return m_disk.capacity_sectors();
+}
+
+uint64_t BlockDevice::backing_swaps() const {
+  std::lock_guard lock(m_mutex);
+  return m_swaps;
+}
+
+void BlockDevice::replace_disk(DiskFile disk, std::string path, SwapDone done) {
+  std::shared_ptr<Running> r;
+  {
+    std::lock_guard lock(m_mutex);
+    if (!m_running) {
+      install_disk(std::move(disk), std::move(path));
+    } else {
+      r = m_running;
+    }
+  }
+  if (!r) {
+    if (done) done(true);
+    return;
+  }
+  // The swap itself runs on the event loop, like every other touch of the running queue.
+  asio::post(r->io,
+             [r, disk = std::move(disk), path = std::move(path), done = std::move(done)]() mutable {
+               std::unique_lock lock(r->mu);
+               if (r->stopped) {
+                 // reset() already ran: the device is inactive, swap directly.
+                 lock.unlock();
+                 r->owner.replace_disk(std::move(disk), std::move(path), std::move(done));
+                 return;
+               }
+               if (r->pending_disk) {  // a swap is already waiting: the newer file replaces it
+                 SwapDone dropped = std::move(r->pending_done);
+                 r->pending_disk.reset();
+                 if (dropped) {
+                   lock.unlock();
+                   dropped(false);
+                   lock.lock();
+                   if (r->stopped) return;
+                 }
+               }
+               r->start_swap(std::move(disk), std::move(path), std::move(done));
+             });
+}
+
+Result<void> BlockDevice::set_disk(DiskFile disk, std::string path) {
+  std::lock_guard lock(m_mutex);
+  if (m_running || m_ever_activated)
+    return make_error(ErrorCode::invalid_state,
+                      "virtio-blk: the read-only flag can only change before the driver starts");
+  m_disk = std::move(disk);
+  m_config.capacity = m_disk.capacity_sectors();
+  m_path = std::move(path);
+  set_features_for_disk();
+  return {};
 }
 
 void BlockDevice::notify(uint16_t queue_index) {
@@ -254,13 +423,16 @@ void BlockDevice::notify(uint16_t queue_index) {
 
 BlockCounters BlockDevice::counters() const {
   std::shared_ptr<Running> r;
+  BlockCounters total;
   {
     std::lock_guard lock(m_mutex);
-    if (!m_running) return m_last_counters;
+    if (!m_running) return m_earlier_counters;
     r = m_running;
+    total = m_earlier_counters;
   }
   std::lock_guard rl(r->mu);
-  return r->engine.counters();
+  total += r->engine.counters();
+  return total;
 }
 
 }  // namespace minivmm::block

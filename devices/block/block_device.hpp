@@ -10,9 +10,11 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <span>
+#include <string>
 
 #include "devices/block/block_engine.hpp"
 #include "devices/block/disk_file.hpp"
@@ -61,6 +63,9 @@ struct BlockDeviceOptions {
   uint32_t max_write_zeroes_sectors = 1u << 22;
   uint32_t max_write_zeroes_seg = 32;
   uint32_t chains_per_wakeup = 64;  ///< pops per handler run before yielding to the loop
+  /// Called on the event loop, with the device's locks held, when host I/O failed (at most a few
+  /// times a second): it must only hand the message on. Optional.
+  std::function<void(const std::string&)> on_error;
 };
 
 class BlockDevice final : public virtio::VirtioDevice {
@@ -83,24 +88,55 @@ class BlockDevice final : public virtio::VirtioDevice {
   void reset() override;
   void notify(uint16_t queue_index) override;
 
-  const BlockConfigSpace& config() const noexcept { return m_config; }
+  /// A copy of the configuration space (capacity changes on replace_disk).
+  BlockConfigSpace config() const;
   /// The limits requests are checked against for a given negotiated feature set.
   BlockLimits limits(uint64_t acked_features) const noexcept;
-  /// Counters of the current (or last) activation.
+  /// Counters of the current (or last) activation; they continue across replace_disk().
   BlockCounters counters() const;
+
+  /// The backing file's path as the machine named it (empty until set_path or a replacement).
+  std::string path() const;
+  void set_path(std::string path);
+  bool read_only() const;
+  uint64_t capacity_sectors() const;
+  /// Completed replace_disk() swaps.
+  uint64_t backing_swaps() const;
+
+  /// Called with true once `disk` serves every later request, or false when it was dropped.
+  using SwapDone = std::function<void(bool swapped)>;
+  /// Replaces the backing file, keeping the device and its counters. Inactive: at once (the
+  /// next driver reads the new capacity). Active: on the event loop, new chains wait in the avail
+  /// ring until the requests in flight on the old file have completed; then the file is swapped,
+  /// capacity updated, ConfigGeneration bumped and a configuration-change interrupt raised
+  /// (virtio v1.2 5.2.6, Linux's virtblk_config_changed re-reads capacity). A reset meanwhile
+  /// still swaps. `disk` must have the current read-only flag (the driver read VIRTIO_BLK_F_RO
+  /// once). `done` runs on the event loop or the calling thread, with no device lock held.
+  void replace_disk(DiskFile disk, std::string path, SwapDone done);
+  /// Before any activation only: replaces the file and offers features for its read-only flag
+  /// (VIRTIO_BLK_F_RO, or DISCARD and WRITE_ZEROES). Error invalid_state once activated.
+  Result<void> set_disk(DiskFile disk, std::string path);
 
  private:
   struct Running;
   BlockDevice(DiskFile disk, const BlockDeviceOptions& options);
+  void set_features_for_disk();
+  /// Installs `disk` (m_mutex held): capacity, limits of later activations, the swap count.
+  void install_disk(DiskFile disk, std::string path);
 
   DiskFile m_disk;
   BlockDeviceOptions m_options;
   uint64_t m_features = 0;
   BlockConfigSpace m_config;
   std::array<uint16_t, 1> m_queue_max{};
-  mutable std::mutex m_mutex;          ///< guards m_running against activate/reset/counters
+  mutable std::mutex m_mutex;  ///< guards m_running, m_disk swaps, m_config, path and counts
   std::shared_ptr<Running> m_running;  ///< non-null between activate() and reset()
-  BlockCounters m_last_counters;
+  /// The sum of every finished activation's counters: counters() adds the running one, so
+  /// they count since the device was created, across driver resets and swaps.
+  BlockCounters m_earlier_counters;
+  std::string m_path;
+  uint64_t m_swaps = 0;
+  bool m_ever_activated = false;
 };
 
 }  // namespace minivmm::block

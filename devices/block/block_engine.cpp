@@ -143,6 +143,7 @@ size_t BlockEngine::process_completions() {
     if (c.error == 0 && s.type == RequestType::out) m_counters.bytes_written += s.data_len;
     BlockStatus status = c.error == 0 ? BlockStatus::ok : BlockStatus::ioerr;
     // A host I/O error (ENOSPC, EIO...) is the operator's business too: say so, rate-limited.
+    if (c.error != 0) ++m_counters.host_errors;
     if (c.error != 0 && m_host_error_log.allow())
       spdlog::warn(
           "virtio-blk: host I/O error on a type {} request of {} bytes: {} (guest gets IOERR)",

@@ -27,6 +27,18 @@ struct BlockCounters {
   uint64_t no_status = 0;      ///< returned with used length 0 (no usable status byte)
   uint64_t bytes_read = 0;     ///< IN data bytes completed OK
   uint64_t bytes_written = 0;  ///< OUT data bytes completed OK
+  uint64_t host_errors = 0;    ///< requests the host failed (EIO, ENOSPC...): also in ioerr
+
+  BlockCounters& operator+=(const BlockCounters& o) noexcept {
+    requests += o.requests;
+    ioerr += o.ioerr;
+    unsupp += o.unsupp;
+    no_status += o.no_status;
+    bytes_read += o.bytes_read;
+    bytes_written += o.bytes_written;
+    host_errors += o.host_errors;
+    return *this;
+  }
 };
 
 class BlockEngine {

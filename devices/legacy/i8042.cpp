@@ -2,9 +2,13 @@
 // that the driver waits on gets its answer at once, so no probe step runs into the driver's 500 ms
 // command timeout: self-test 0xaa -> 0x55, keyboard test 0xab -> 0x00, the command byte reads
 // back stably, and the AUX probe (loop 0xd3, test 0xa9) fails immediately, reporting no mouse.
+// Keyboard commands (drivers/input/keyboard/atkbd.c through libps2) are ACKed at once and their
+// answers arrive with IRQ 1, so atkbd's probe (GET ID, set LEDs, enable) never times out.
 // Command codes follow the IBM PC/AT 8042 interface; Linux's names are given beside them.
 #include "devices/legacy/i8042.hpp"
 
+#include <algorithm>
+#include <initializer_list>
 #include <utility>
 
 namespace minivmm {
@@ -19,9 +23,11 @@ constexpr uint8_t kStatusNotInhibited = 0x10;  // I8042_STR_KEYLOCK: keylock off
 constexpr uint8_t kStatusAuxData = 0x20;       // I8042_STR_AUXDATA: output came from AUX
 
 // Command byte bits.
+constexpr uint8_t kCtrKbdInt = 0x01;      // I8042_CTR_KBDINT: IRQ 1 on keyboard output
 constexpr uint8_t kCtrSystemFlag = 0x04;  // I8042_CTR_SYSFLAG
 constexpr uint8_t kCtrKbdDisable = 0x10;  // I8042_CTR_KBDDIS
 constexpr uint8_t kCtrAuxDisable = 0x20;  // I8042_CTR_AUXDIS
+constexpr uint8_t kCtrTranslate = 0x40;   // I8042_CTR_XLATE: set 2 -> set 1 translation
 // What firmware leaves: keyboard interrupt on, system flag, scancode translation.
 constexpr uint8_t kCtrDefault = 0x45;
 
@@ -57,6 +63,21 @@ constexpr uint8_t kAuxTestNoPort = 0x02;
 constexpr uint8_t kAuxLoopNoPort = 0xff;
 constexpr uint8_t kFloatingBus = 0xff;
 
+// Keyboard commands (atkbd.c ATKBD_CMD_*) and answers.
+constexpr uint8_t kKbdSetLeds = 0xed;
+constexpr uint8_t kKbdEcho = 0xee;
+constexpr uint8_t kKbdScanSet = 0xf0;  // GSCANSET/SSCANSET: parameter 0 asks for the set
+constexpr uint8_t kKbdGetId = 0xf2;
+constexpr uint8_t kKbdSetRepeat = 0xf3;
+constexpr uint8_t kKbdReset = 0xff;  // RESET_BAT
+constexpr uint8_t kKbdAck = 0xfa;
+constexpr uint8_t kKbdBatOk = 0xaa;
+constexpr uint8_t kKbdIdFirst = 0xab;
+constexpr uint8_t kKbdIdSecond = 0x83;            // 0xab83: a standard MF2 keyboard
+constexpr uint8_t kKbdIdSecondTranslated = 0x41;  // what the 8042 turns 0x83 into
+constexpr uint8_t kKbdSet2 = 0x02;
+constexpr uint8_t kKbdSet2Translated = 0x41;
+
 constexpr uint8_t set_bits(uint8_t value, uint8_t mask) {
   return value | mask;
 }
@@ -71,22 +92,29 @@ bool takes_data_byte(uint8_t command) {
 
 }  // namespace
 
-I8042::I8042(ResetCallback on_reset)
+I8042::I8042(ResetCallback on_reset, RaiseIrq raise_irq)
     : m_on_reset(std::move(on_reset)),
+      m_raise_irq(std::move(raise_irq)),
       m_command_byte(kCtrDefault),
       m_output_port(kOutputPortDefault) {}
 
 void I8042::read(uint64_t offset, std::span<uint8_t> data) {
-  std::lock_guard lock(m_mutex);
-  for (size_t lane = 0; lane < data.size(); ++lane) {
-    // Guest-controlled: offset and width; a lane exists only below kI8042Size (overflow-safe).
-    const bool in_window = offset < kI8042Size && lane < kI8042Size - offset;
-    data[lane] = in_window ? read_port(offset + lane) : kFloatingBus;
+  bool irq = false;
+  {
+    std::lock_guard lock(m_mutex);
+    for (size_t lane = 0; lane < data.size(); ++lane) {
+      // Guest-controlled: offset and width; a lane exists only below kI8042Size (overflow-safe).
+      const bool in_window = offset < kI8042Size && lane < kI8042Size - offset;
+      data[lane] = in_window ? read_port(offset + lane) : kFloatingBus;
+    }
+    irq = std::exchange(m_irq_due, false);
   }
+  if (irq) raise();
 }
 
 void I8042::write(uint64_t offset, std::span<const uint8_t> data) {
   bool reset = false;
+  bool irq = false;
   {
     std::lock_guard lock(m_mutex);
     for (size_t lane = 0; lane < data.size(); ++lane) {
@@ -96,7 +124,9 @@ void I8042::write(uint64_t offset, std::span<const uint8_t> data) {
       }
     }
     if (reset) ++m_reset_requests;
+    irq = std::exchange(m_irq_due, false);
   }
+  if (irq) raise();
   if (reset && m_on_reset) m_on_reset();
 }
 
@@ -105,11 +135,74 @@ uint64_t I8042::reset_requests() const {
   return m_reset_requests;
 }
 
+uint64_t I8042::interrupts() const {
+  std::lock_guard lock(m_mutex);
+  return m_interrupts;
+}
+
+void I8042::raise() {
+  {
+    std::lock_guard lock(m_mutex);
+    ++m_interrupts;
+  }
+  if (m_raise_irq) m_raise_irq();
+}
+
+bool I8042::trigger_ctrl_alt_del() {
+  bool queued;
+  bool irq;
+  {
+    std::lock_guard lock(m_mutex);
+    // Press Ctrl, Alt, Delete (an extended key), then release them in reverse order.
+    if (translating())
+      queued = put_keyboard({0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d}, true);
+    else
+      queued =
+          put_keyboard({0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0, 0x71, 0xf0, 0x11, 0xf0, 0x14}, true);
+    irq = std::exchange(m_irq_due, false);
+  }
+  if (irq) raise();
+  return queued;
+}
+
 uint8_t I8042::read_port(uint64_t port_offset) {
   if (port_offset == kI8042CommandOffset) return status();
   if (port_offset != kI8042DataOffset) return 0;
+  const uint8_t value = m_output;
   m_output_full = false;
-  return m_output;
+  // One byte per interrupt (Linux's i8042_interrupt reads one): the next gets its own edge.
+  refill_output();
+  return value;
+}
+
+void I8042::refill_output() {
+  if (m_output_full || m_keyboard.empty()) return;
+  m_output = m_keyboard.front();
+  m_keyboard.pop_front();
+  m_output_full = true;
+  m_output_source = Source::keyboard;
+  m_irq_due |= keyboard_irq_due();
+}
+
+bool I8042::translating() const {
+  return (m_command_byte & kCtrTranslate) != 0;
+}
+
+bool I8042::keyboard_irq_due() const {
+  return m_output_full && m_output_source == Source::keyboard && (m_command_byte & kCtrKbdInt) != 0;
+}
+
+bool I8042::put_keyboard(std::initializer_list<uint8_t> bytes, bool all) {
+  const size_t room = kKeyboardQueueSize - std::min(m_keyboard.size(), kKeyboardQueueSize);
+  if (all && bytes.size() > room) return false;
+  size_t n = 0;
+  for (uint8_t b : bytes) {
+    // Guest-controlled: how many commands are sent without reading answers; the queue is bounded.
+    if (n++ == room) break;
+    m_keyboard.push_back(b);
+  }
+  refill_output();
+  return true;
 }
 
 I8042::Effect I8042::write_port(uint64_t port_offset, uint8_t value) {
@@ -168,6 +261,8 @@ I8042::Effect I8042::write_data(uint8_t value) {
   switch (command) {
     case kCmdWriteCtr:
       m_command_byte = value;
+      // Enabling the interrupt with a keyboard byte waiting raises it (level seen as an edge).
+      m_irq_due |= keyboard_irq_due();
       break;
     case kCmdWriteOutputPort:
       m_output_port = value;
@@ -180,10 +275,52 @@ I8042::Effect I8042::write_data(uint8_t value) {
     case kCmdAuxLoop:
       put_output(kAuxLoopNoPort, Source::aux);
       break;
+    case kCmdAuxSend:
+      break;  // a byte for the mouse, which does not exist
     default:
-      break;  // a byte for the keyboard or mouse, neither of which exists
+      write_keyboard(value);
+      break;
   }
   return Effect::none;
+}
+
+// A byte for the keyboard. Everything is acknowledged: the commands atkbd uses either take no
+// answer beyond the ACK or get it here, and parameter bytes (LEDs, typematic rate, scan set)
+// are ACKed like commands, as a PS/2 keyboard does.
+void I8042::write_keyboard(uint8_t value) {
+  const uint8_t command = std::exchange(m_keyboard_command, 0);
+  if (command == kKbdScanSet) {
+    // Guest-controlled: the scan-set parameter; 0 asks which set is in use, others are ACKed.
+    if (value == 0)
+      put_keyboard({kKbdAck, translating() ? kKbdSet2Translated : kKbdSet2});
+    else
+      put_keyboard({kKbdAck});
+    return;
+  }
+  if (command != 0) {
+    put_keyboard({kKbdAck});
+    return;
+  }
+  switch (value) {
+    case kKbdSetLeds:
+    case kKbdSetRepeat:
+    case kKbdScanSet:
+      m_keyboard_command = value;
+      put_keyboard({kKbdAck});
+      break;
+    case kKbdEcho:
+      put_keyboard({kKbdEcho});
+      break;
+    case kKbdGetId:
+      put_keyboard({kKbdAck, kKbdIdFirst, translating() ? kKbdIdSecondTranslated : kKbdIdSecond});
+      break;
+    case kKbdReset:
+      put_keyboard({kKbdAck, kKbdBatOk});
+      break;
+    default:
+      put_keyboard({kKbdAck});
+      break;
+  }
 }
 
 uint8_t I8042::status() const {
@@ -195,7 +332,14 @@ uint8_t I8042::status() const {
   return status;
 }
 
+// A controller answer goes straight into the output buffer, where Linux polls for it
+// (i8042_command), so it raises no interrupt. A keyboard byte it displaces goes back to the head
+// of the keyboard's queue instead of being lost.
 void I8042::put_output(uint8_t value, Source source) {
+  if (m_output_full && m_output_source == Source::keyboard) {
+    if (m_keyboard.size() >= kKeyboardQueueSize) m_keyboard.pop_back();
+    m_keyboard.push_front(m_output);
+  }
   m_output = value;
   m_output_full = true;
   m_output_source = source;

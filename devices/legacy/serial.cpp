@@ -101,6 +101,20 @@ void Serial::enqueue_input(std::span<const uint8_t> bytes) {
   if (raise && m_raise_irq) m_raise_irq();
 }
 
+bool Serial::try_enqueue_input(std::span<const uint8_t> bytes) {
+  bool raise = false;
+  {
+    std::lock_guard lock(m_mutex);
+    if (loopback() || bytes.size() > m_input_capacity - m_rx.size()) return false;
+    const bool line_before = interrupt_id() != UART_IIR_NO_INT;
+    m_rx.insert(m_rx.end(), bytes.begin(), bytes.end());
+    m_counters.bytes_in += bytes.size();
+    raise = rising_edge(line_before);
+  }
+  if (raise && m_raise_irq) m_raise_irq();
+  return true;
+}
+
 size_t Serial::input_space() const {
   std::lock_guard lock(m_mutex);
   return m_input_capacity - m_rx.size();

@@ -61,6 +61,10 @@ class Serial final : public BusDevice {
   /// bytes while the guest has the UART in loopback mode, are dropped and counted. Raises the
   /// received-data interrupt when the guest enabled it.
   void enqueue_input(std::span<const uint8_t> bytes);
+  /// Appends all of `bytes` or none: false (nothing queued, nothing counted as dropped) when they
+  /// do not fit in the free space or the UART is in loopback. For callers that report a refusal
+  /// (Machine::send_console_input) instead of silently losing input.
+  bool try_enqueue_input(std::span<const uint8_t> bytes);
   /// Free space in the receive FIFO, so a host reader can stop reading instead of dropping.
   size_t input_space() const;
   SerialCounters counters() const;

@@ -138,6 +138,9 @@ void NetDevice::mark_tap_failed(const char* operation, int error, virtio::Virtio
                  m_tap.name(), operation, error != 0 ? std::strerror(error) : "error/hangup");
   }
   if (irq != nullptr) irq->signal_config_change();
+  if (m_options.on_error)
+    m_options.on_error(fmt::format("tap {} {}: {}", m_tap.name(), operation,
+                                   error != 0 ? std::strerror(error) : "error/hangup"));
 }
 
 NetDevice::NetDevice(Tap tap, const NetDeviceOptions& o, const std::array<uint8_t, 6>& mac)

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -44,6 +45,9 @@ struct NetDeviceOptions {
   uint16_t mtu = 1500;              ///< advertised with VIRTIO_NET_F_MTU; 68..65535
   uint16_t queue_size = 256;        ///< QueueNumMax of both queues; a power of two >= 2
   uint32_t frames_per_wakeup = 64;  ///< frames per queue handler run before yielding
+  /// Called once, when the tap first fails ("tap tap0 read: Network is down"), on the thread
+  /// that noticed it, possibly with the device's locks held: it must only hand the message on.
+  std::function<void(const std::string&)> on_error;
 };
 
 /// Statistics, cumulative over the device's lifetime (carried across reset and re-activation).

@@ -90,6 +90,11 @@ MmioTransport::~MmioTransport() {
   if (m_activated) m_device->reset();
 }
 
+void MmioTransport::refresh_device_features() {
+  std::lock_guard lock(m_mutex);
+  m_device_features = m_device->features();
+}
+
 std::vector<SplitQueue> MmioTransport::fresh_queues() const {
   std::vector<SplitQueue> queues;
   for (uint16_t max : m_device->queue_max_sizes()) queues.emplace_back(max);

@@ -77,6 +77,9 @@ class MmioTransport final : public BusDevice {
   /// Resets the device as a guest write of 0 to Status would (the machine calls it when it shuts
   /// down, while the event loop the device uses still exists). Thread-safe.
   void reset_device();
+  /// Re-reads the device's offered features, for a device whose features changed before any
+  /// driver ran (a disk made read-only through the API). Thread-safe.
+  void refresh_device_features();
 
  private:
   MmioTransport(MmioTransportParams params, std::vector<EventFd> queue_events, EventFd irq);

@@ -29,6 +29,9 @@ void VirtioInterrupt::signal_config_change() noexcept {
 void VirtioInterrupt::signal_needs_reset() noexcept {
   m_needs_reset.store(true, std::memory_order_release);
   raise(VIRTIO_MMIO_INT_CONFIG);
+  // Once per interrupt object: a guest that keeps breaking its queues is reported once.
+  if (m_on_needs_reset && !m_needs_reset_reported.exchange(true, std::memory_order_acq_rel))
+    m_on_needs_reset();
 }
 
 void VirtioInterrupt::ack(uint32_t bits) noexcept {

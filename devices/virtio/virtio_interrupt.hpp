@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 
 #include "vmm/sys/event_fd.hpp"
 
@@ -28,6 +29,10 @@ class VirtioInterrupt {
   /// The device hit an unrecoverable guest error (broken queue, activation failure): Status
   /// will read DEVICE_NEEDS_RESET, and a configuration-change interrupt is raised (2.1.2).
   void signal_needs_reset() noexcept;
+
+  /// Called once, on the thread that first sets DEVICE_NEEDS_RESET (the machine reports it as a
+  /// device error). Set before the device is used; must not block or call back into this object.
+  void set_on_needs_reset(std::function<void()> cb) { m_on_needs_reset = std::move(cb); }
 
   /// InterruptStatus register value (with VIRTIO_MMIO_INT_VRING forced on in sticky mode).
   uint32_t status() const noexcept;
@@ -65,6 +70,8 @@ class VirtioInterrupt {
   std::atomic<bool> m_needs_reset{false};
   std::atomic<bool> m_vring_sticky{false};
   std::atomic<uint64_t> m_signals{0};
+  std::atomic<bool> m_needs_reset_reported{false};
+  std::function<void()> m_on_needs_reset;
 };
 
 }  // namespace minivmm::virtio

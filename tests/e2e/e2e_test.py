@@ -45,6 +45,17 @@ from scenarios_net import NET_SCENARIOS  # noqa: E402
 from scenarios_fs import FS_SCENARIOS  # noqa: E402
 from scenarios_timing import TIMING_SCENARIOS  # noqa: E402
 
+# Scenario modules for programs other than the minivmm CLI (API driver, C example, sandbox-run):
+# every other scenarios_*.py that defines EXTRA_SCENARIOS (Scenario argument tuples) and
+# payload(build_dir, workdir) -> build_l1.sh arguments for the binaries its scenarios need.
+_CORE_MODULES = {"scenarios_disk", "scenarios_net", "scenarios_fs", "scenarios_timing"}
+EXTRA_MODULES = []
+for _f in sorted(os.listdir(HERE)):
+    if _f.startswith("scenarios_") and _f.endswith(".py") and _f[:-3] not in _CORE_MODULES:
+        _m = __import__(_f[:-3])
+        if hasattr(_m, "EXTRA_SCENARIOS"):
+            EXTRA_MODULES.append(_m)
+
 
 # ---------------------------------------------------------------------------------------------
 # Scenarios. Each: name, shell(vmm) -> snippet run in L1 (sh), check(run) raising Fail,
@@ -75,6 +86,7 @@ SCENARIOS = [
              lambda vmm: l2_command(vmm, VMLINUX, 256, cmdline=f"{BASE_CMDLINE} e2e.tag=reboot"),
              check_reboot),
 ] + [Scenario(*d) for d in DISK_SCENARIOS + NET_SCENARIOS + FS_SCENARIOS + TIMING_SCENARIOS]
+SCENARIOS += [Scenario(*d) for m in EXTRA_MODULES for d in m.EXTRA_SCENARIOS]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -192,6 +204,11 @@ def build_all(args, workdir, plan):
     if not os.access(virtiofsd, os.X_OK):
         raise SystemExit(f"e2e: ERROR: {virtiofsd} missing (install qemu-system-common)")
     l1_args += ["--bin", f"{virtiofsd}=virtiofsd"]
+    build_dir = args.build_dir or os.path.dirname(os.path.abspath(args.minivmm))
+    selected = {sc.name for _, sc, _ in plan}
+    for m in EXTRA_MODULES:
+        if any(d[0] in selected for d in m.EXTRA_SCENARIOS):
+            l1_args += m.payload(build_dir, workdir)
     for f in files:
         l1_args += ["--file", f]
     return sh(l1_args, "L1 kernel + initramfs (l1/build_l1.sh)")
@@ -230,6 +247,8 @@ def main():
     ap.add_argument("--l1-append", default="", metavar="ARGS",
                     help="extra L1 kernel cmdline, e.g. 'loglevel=7' to see L1 kernel "
                          "warnings (soft lockups, kvm) that 'quiet' hides")
+    ap.add_argument("--build-dir", help="CMake build dir holding the example and test programs "
+                    "the API, C-example and sandbox scenarios run (default: --minivmm's folder)")
     ap.add_argument("--kernel-dir", help="guest kernel dir with vmlinux and bzImage "
                     "(default: guest-kernel-config/build.sh, cached)")
     args = ap.parse_args()

@@ -73,7 +73,7 @@ TEST_CASE("guest serial output reaches the console callback") {
   };
   auto m = create(c);
   REQUIRE(m->start());
-  ExitStatus st = m->wait();
+  ExitStatus st = m->wait().value();
   CHECK(st.reason == ExitReason::guest_reset);
   CHECK(out == "hello\n");
 }
@@ -85,7 +85,7 @@ TEST_CASE("i8042 reset command stops the machine as a guest reset") {
   TempFile k(g.elf());
   auto m = create(tiny_config(k));
   REQUIRE(m->start());
-  CHECK(m->wait().reason == ExitReason::guest_reset);
+  CHECK(m->wait().value().reason == ExitReason::guest_reset);
 }
 
 TEST_CASE("boot-timer writes are recorded with value and timestamps") {
@@ -100,7 +100,7 @@ TEST_CASE("boot-timer writes are recorded with value and timestamps") {
   c.on_boot_timer = [&](const BootTimerEvent&) { ++callbacks; };
   auto m = create(c);
   REQUIRE(m->start());
-  CHECK(m->wait().reason == ExitReason::guest_reset);
+  CHECK(m->wait().value().reason == ExitReason::guest_reset);
   auto ev = m->boot_timer_events();
   REQUIRE(ev.size() == 2);
   CHECK(ev[0].value == 0x41);
@@ -123,7 +123,7 @@ TEST_CASE("boot timing lists every start phase in order, before the guest's mark
   auto before = m->boot_timing();
   REQUIRE(before.phases.size() == created.size());
   REQUIRE(m->start());
-  CHECK(m->wait().reason == ExitReason::guest_reset);
+  CHECK(m->wait().value().reason == ExitReason::guest_reset);
   BootTiming t = m->boot_timing();
   std::vector<std::string> names;
   for (const auto& p : t.phases) names.push_back(p.name);
@@ -154,7 +154,7 @@ TEST_CASE("a triple fault is reported as such") {
   TempFile k(g.elf());
   auto m = create(tiny_config(k));
   REQUIRE(m->start());
-  ExitStatus st = m->wait();
+  ExitStatus st = m->wait().value();
   CHECK(st.reason == ExitReason::triple_fault);
   CHECK(st.detail.find("rip=") != std::string::npos);
 }
@@ -198,7 +198,7 @@ TEST_CASE("two vCPUs: the guest starts the AP with INIT/SIPI and both run") {
     for (int i = 0; i < 200 && !(ap_seen && bsp_seen); ++i) std::this_thread::sleep_for(100ms);
     m->request_stop();
   });
-  ExitStatus st = m->wait();
+  ExitStatus st = m->wait().value();
   guard.join();
   CHECK(bsp_seen.load());
   CHECK(ap_seen.load());
@@ -230,7 +230,7 @@ TEST_CASE("pause stops guest progress and resume continues it") {
   for (int i = 0; i < 200 && count.load() < paused_at + 10; ++i) std::this_thread::sleep_for(10ms);
   CHECK(count.load() >= paused_at + 10);
   m->request_stop();
-  CHECK(m->wait().reason == ExitReason::stopped_by_host);
+  CHECK(m->wait().value().reason == ExitReason::stopped_by_host);
 }
 
 TEST_CASE("start twice is refused and changes nothing") {
@@ -242,7 +242,7 @@ TEST_CASE("start twice is refused and changes nothing") {
   REQUIRE(m->start());
   auto again = m->start();
   CHECK_FALSE(again);
-  CHECK(m->wait().reason == ExitReason::guest_reset);
+  CHECK(m->wait().value().reason == ExitReason::guest_reset);
 }
 
 TEST_CASE("a machine stopped before start refuses to start") {

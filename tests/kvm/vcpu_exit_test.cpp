@@ -142,7 +142,7 @@ TEST_CASE("PIO and MMIO exits of every width reach the device with offset and da
   REQUIRE(loaded);
   REQUIRE(setup_boot_vcpu_registers(*vcpu, loaded->entry));
   RateLimiter limiter(10);
-  VcpuRunner runner(std::move(*vcpu), VcpuContext{pio, mmio, stop, limiter, {}});
+  VcpuRunner runner(std::move(*vcpu), VcpuContext{pio, mmio, stop, limiter, {}, {}});
   stop.set_on_stop([&] { runner.request_stop(); });
   runner.start();
   ExitStatus st = stop.wait_reason();

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "vmm/sys/error.hpp"
+
 namespace minivmm::cli {
 namespace {
 

@@ -8,6 +8,8 @@
 #include <optional>
 #include <set>
 
+#include "vmm/sys/error.hpp"
+
 namespace minivmm::cli {
 namespace {
 

@@ -30,6 +30,7 @@ int exit_code_for(const ExitStatus& s) {
     case ExitReason::internal_error:
       return kExitInternalError;
     case ExitReason::stopped_by_host:
+    case ExitReason::graceful_stop_timeout:  // the command stops only on a signal
       return kExitSignalBase;
   }
   return kExitInternalError;

@@ -1,5 +1,7 @@
-// The `minivmm` command: `minivmm run --kernel K [...]` boots one VM through the public Machine
-// API and maps the outcome to a documented exit code (exit_codes.hpp); `minivmm bench` repeats
+// The `minivmm` command: `minivmm run --kernel K [...]` or `minivmm run --config vm.json [...]`
+// boots one VM through the public Machine API (the options and the file combine in
+// run_config.hpp; --print-config prints the result and exits before anything touches /dev/kvm)
+// and maps the outcome to a documented exit code (exit_codes.hpp); `minivmm bench` repeats
 // such runs and summarizes their start timing (bench_command.hpp). Errors print one line on
 // stderr. SIGINT/SIGTERM stop the VM cleanly and exit 128+signal. Everything VM-related lives in
 // the library; this file only parses, reports and waits.
@@ -23,6 +25,7 @@
 #include "vmm/cli/bench_command.hpp"
 #include "vmm/cli/boot_timing_report.hpp"
 #include "vmm/cli/exit_codes.hpp"
+#include "vmm/cli/run_config.hpp"
 #include "vmm/cli/run_options.hpp"
 #include "vmm/sys/process_start.hpp"
 
@@ -94,8 +97,8 @@ void note_pvm_host() {
         "\"PVM hosts\")");
 }
 
-// --boot-timing: the report printed once the machine stopped.
-void print_boot_timing(const cli::RunOptions& opts, const Machine& machine,
+// --boot-timing (text or json): the report printed once the machine stopped.
+void print_boot_timing(const std::string& format, const Machine& machine,
                        std::chrono::nanoseconds config_parsed, const std::string& exit) {
   rusage ru{};
   ::getrusage(RUSAGE_SELF, &ru);
@@ -105,7 +108,7 @@ void print_boot_timing(const cli::RunOptions& opts, const Machine& machine,
   const cli::RunTiming timing =
       cli::make_run_timing(machine.boot_timing(), config_parsed, ms(ru.ru_utime) + ms(ru.ru_stime),
                            static_cast<uint64_t>(ru.ru_maxrss), exit);
-  if (opts.boot_timing == "json") {
+  if (format == "json") {
     std::fflush(stdout);
     std::printf("%s\n", cli::format_json(timing).c_str());
     std::fflush(stdout);
@@ -133,31 +136,26 @@ void tune_process_for_startup() {
 }
 
 int run(const cli::RunOptions& opts) {
+  auto resolved = cli::resolve_run(opts);
+  if (!resolved) {
+    std::fprintf(stderr, "minivmm: %s\n", resolved.error().message.c_str());
+    return resolved.error().exit_code;
+  }
+  if (opts.print_config) {
+    std::printf("%s\n", cli::effective_config_json(*resolved).c_str());
+    return std::fflush(stdout) == 0 ? cli::kExitGuestDone : cli::kExitHostFailure;
+  }
+  // After the --config file: "config_parsed" covers reading it.
   const auto config_parsed = std::chrono::duration_cast<std::chrono::nanoseconds>(
       std::chrono::steady_clock::now() - process_start_time());
-  auto config = cli::to_machine_config(opts);
-  if (!config) {
-    std::fprintf(stderr, "minivmm: %s\n", config.error().message().c_str());
-    return cli::kExitUsage;
-  }
-  if (!opts.boot_timing.empty() && opts.boot_timing != "text" && opts.boot_timing != "json") {
-    std::fprintf(stderr, "minivmm: --boot-timing: '%s' is not text or json\n",
-                 opts.boot_timing.c_str());
-    return cli::kExitUsage;
-  }
-  std::optional<uint8_t> exit_marker;
-  if (!opts.exit_on_marker.empty()) {
-    auto m = cli::parse_marker(opts.exit_on_marker, "--exit-on-marker");
-    if (!m) {
-      std::fprintf(stderr, "minivmm: %s\n", m.error().message().c_str());
-      return cli::kExitUsage;
-    }
-    exit_marker = *m;
-  }
+  const cli::RunSettings settings = resolved->cli;
+  MachineConfig config = std::move(resolved->machine);
+  spdlog::set_level(spdlog::level::from_str(settings.log_level));
+  const std::optional<uint8_t> exit_marker = settings.exit_on_marker;
   // The marker callback runs on a vCPU thread, only after start(): by then `target` is set.
   std::atomic<Machine*> target{nullptr};
   std::atomic<bool> marker_hit{false};
-  config->on_boot_timer = [&target, &marker_hit, exit_marker](const BootTimerEvent& e) {
+  config.on_boot_timer = [&target, &marker_hit, exit_marker](const BootTimerEvent& e) {
     spdlog::info("boot-timer: value={:#04x} since_exec={:.3f}ms since_create={:.3f}ms", e.value,
                  static_cast<double>(e.since_exec.count()) / 1e6,
                  static_cast<double>(e.since_create.count()) / 1e6);
@@ -168,7 +166,7 @@ int run(const cli::RunOptions& opts) {
   tune_process_for_startup();
   sigset_t set = SignalStopper::signal_set();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  auto machine = Machine::create(*config);
+  auto machine = Machine::create(config);
   if (!machine) {
     std::fprintf(stderr, "minivmm: %s\n", machine.error().message().c_str());
     return cli::exit_code_for(machine.error());
@@ -180,12 +178,17 @@ int run(const cli::RunOptions& opts) {
     std::fprintf(stderr, "minivmm: %s\n", started.error().message().c_str());
     return cli::kExitHostFailure;
   }
-  ExitStatus status = (*machine)->wait();
+  auto waited = (*machine)->wait();
+  if (!waited) {  // cannot happen after a successful start; report it rather than guess
+    std::fprintf(stderr, "minivmm: %s\n", waited.error().message().c_str());
+    return cli::kExitInternalError;
+  }
+  ExitStatus status = *waited;
   log_device_summary(**machine);
   const bool at_marker =
       marker_hit.load() && status.reason == ExitReason::stopped_by_host && stopper.signal() == 0;
-  if (!opts.boot_timing.empty())
-    print_boot_timing(opts, **machine, config_parsed,
+  if (settings.boot_timing != "off")
+    print_boot_timing(settings.boot_timing, **machine, config_parsed,
                       at_marker ? cli::marker_name(*exit_marker) : to_string(status.reason));
   if (stopper.signal() != 0) return cli::kExitSignalBase + stopper.signal();
   if (at_marker) {

@@ -4,11 +4,19 @@
 #include <unistd.h>
 
 #include "vmm/cli/device_options.hpp"
+#include "vmm/sys/error.hpp"
 
 namespace minivmm::cli {
 
 void add_run_options(CLI::App& app, RunOptions& o) {
-  app.add_option("--kernel", o.kernel, "vmlinux (ELF, PVH or 64-bit entry) or bzImage")->required();
+  app.add_option("--config", o.config,
+                 "read the VM's configuration from this JSON file (include/minivmm/CONFIG.md); "
+                 "options given here override it");
+  app.add_flag("--print-config", o.print_config,
+               "print the effective configuration as JSON (a valid --config file) and exit");
+  app.add_option("--kernel", o.kernel,
+                 "vmlinux (ELF, PVH or 64-bit entry) or bzImage (required unless --config "
+                 "names kernel_path)");
   app.add_option("--initrd", o.initrd, "initramfs image");
   app.add_option("--cmdline", o.cmdline, "kernel command line")->capture_default_str();
   app.add_option("--vcpus", o.vcpus, "number of vCPUs")->capture_default_str();
@@ -42,6 +50,11 @@ void add_run_options(CLI::App& app, RunOptions& o) {
   app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  app.parse_complete_callback([&app, &o] {
+    o.given.clear();
+    for (const CLI::Option* opt : app.get_options())
+      if (opt->count() > 0) o.given.insert(opt->get_name());
+  });
 }
 
 Result<ConsoleConfig> parse_console(const std::string& spec) {

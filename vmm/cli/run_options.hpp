@@ -1,8 +1,11 @@
 // The options of `minivmm run` and their translation into a MachineConfig. Parsing of compound
-// values (--console stdio|file:PATH|none) lives here so it can be unit-tested without a VM.
+// values (--console stdio|file:PATH|none) lives here so it can be unit-tested without a VM. How
+// the options combine with a --config file is run_config.hpp's job; `given` tells it which
+// options the command line named.
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,11 +31,20 @@ struct RunOptions {
   std::string log_level = "info";
   std::string boot_timing;     ///< --boot-timing[=text|json]; empty: off
   std::string exit_on_marker;  ///< --exit-on-marker VALUE; empty: off
+  std::string config;          ///< --config FILE (JSON, include/minivmm/CONFIG.md)
+  bool print_config = false;   ///< --print-config
+  /// The long names ("--memory") of the options given on the command line; filled when the
+  /// app's parse completes.
+  std::set<std::string> given;
 };
 
+/// Registers the options on `app` (the `run` subcommand) and a parse-complete callback that
+/// fills `opts.given`; both must outlive the parse.
 void add_run_options(CLI::App& app, RunOptions& opts);
 
-/// Errors (invalid_config) name the option: "--console: expected stdio, none or file:PATH".
+/// The machine described by the options alone, every option taken with its value or default
+/// (the --config file is not read). Errors (invalid_config) name the option: "--console: expected
+/// stdio, none or file:PATH".
 Result<MachineConfig> to_machine_config(const RunOptions& opts);
 
 /// Parses "PATH[,ro][,serial=ID]" (a --disk value; --rootfs allows only ",ro").

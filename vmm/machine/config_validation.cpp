@@ -1,14 +1,51 @@
 // Implementation of configuration validation.
 #include "vmm/machine/config_validation.hpp"
 
+#include <sys/stat.h>
+
 namespace minivmm {
 
+std::string disk_id(const DiskConfig& d, size_t index) {
+  if (!d.id.empty()) return d.id;
+  // The guest's names: vda..vdz, then vdaa.. (16 virtio slots never get that far).
+  std::string name = "vd";
+  if (index >= 26) name += static_cast<char>('a' + index / 26 - 1);
+  name += static_cast<char>('a' + index % 26);
+  return name;
+}
+
 namespace {
+
+bool id_char(char ch) {
+  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+         ch == '-' || ch == '_' || ch == '.';
+}
+
+Result<void> validate_disk_id(const std::vector<DiskConfig>& disks, size_t i) {
+  const std::string& id = disks[i].id;
+  if (!id.empty()) {
+    if (id.size() > kMaxDiskId)
+      return make_error(ErrorCode::invalid_config, "disks[{}].id: {} bytes, at most {}", i,
+                        id.size(), kMaxDiskId);
+    for (char ch : id)
+      if (!id_char(ch))
+        return make_error(ErrorCode::invalid_config,
+                          "disks[{}].id: {:?} may only hold letters, digits, '-', '_' and '.'", i,
+                          id);
+  }
+  const std::string name = disk_id(disks[i], i);
+  for (size_t j = 0; j < i; ++j)
+    if (disk_id(disks[j], j) == name)
+      return make_error(ErrorCode::invalid_config, "disks[{}].id: {:?} is already disks[{}]", i,
+                        name, j);
+  return {};
+}
 
 Result<void> validate_disks(const std::vector<DiskConfig>& disks) {
   for (size_t i = 0; i < disks.size(); ++i) {
     const DiskConfig& d = disks[i];
     if (d.path.empty()) return make_error(ErrorCode::invalid_config, "disks[{}]: empty path", i);
+    MINIVMM_TRY_VOID(validate_disk_id(disks, i));
     if (d.serial.size() > kMaxDiskSerial)
       return make_error(ErrorCode::invalid_config, "disks[{}].serial: {} bytes, at most {}", i,
                         d.serial.size(), kMaxDiskSerial);
@@ -46,13 +83,22 @@ Result<void> validate_nets(const std::vector<NetConfig>& nets) {
   return {};
 }
 
-Result<void> validate_vsock(const std::optional<VsockConfig>& v) {
+Result<void> validate_vsock(const std::optional<VsockConfig>& v, const std::vector<FsConfig>& fs) {
   if (!v) return {};
   // CIDs 0-2 are the hypervisor, local and host; U32_MAX is VMADDR_CID_ANY.
   if (v->guest_cid < 3 || v->guest_cid >= 0xFFFFFFFFull)
-    return make_error(ErrorCode::invalid_config, "vsock.cid: {} is outside 3..4294967294",
+    return make_error(ErrorCode::invalid_config, "vsock.guest_cid: {} is outside 3..4294967294",
                       v->guest_cid);
   if (v->uds_path.empty()) return make_error(ErrorCode::invalid_config, "vsock.uds_path: empty");
+  if (v->uds_path.size() > kMaxVsockPath)
+    return make_error(ErrorCode::invalid_config,
+                      "vsock.uds_path: {} bytes, at most {} (a Unix socket path plus _PORT)",
+                      v->uds_path.size(), kMaxVsockPath);
+  // Creating the vsock socket replaces whatever is at its path: never a backend's socket.
+  for (size_t i = 0; i < fs.size(); ++i)
+    if (fs[i].socket_path == v->uds_path)
+      return make_error(ErrorCode::invalid_config, "vsock.uds_path: {} is also fs[{}].socket_path",
+                        v->uds_path, i);
   return {};
 }
 
@@ -102,7 +148,7 @@ Result<void> validate_devices(const MachineConfig& c) {
                       "root: {} root devices among disks, fs and shares, at most 1", roots);
   MINIVMM_TRY_VOID(validate_disks(c.disks));
   MINIVMM_TRY_VOID(validate_nets(c.nets));
-  MINIVMM_TRY_VOID(validate_vsock(c.vsock));
+  MINIVMM_TRY_VOID(validate_vsock(c.vsock, c.fs));
   return validate_fs(c);
 }
 
@@ -112,7 +158,7 @@ Result<void> validate_config(const MachineConfig& c) {
   if (c.vcpus < 1 || c.vcpus > kMaxVcpus)
     return make_error(ErrorCode::invalid_config, "vcpus: {} is outside 1..{}", c.vcpus, kMaxVcpus);
   if (c.memory_mib < kMinMemoryMib || c.memory_mib > kMaxMemoryMib)
-    return make_error(ErrorCode::invalid_config, "memory: {} MiB is outside {}..{} MiB",
+    return make_error(ErrorCode::invalid_config, "memory_mib: {} MiB is outside {}..{} MiB",
                       c.memory_mib, kMinMemoryMib, kMaxMemoryMib);
   if (c.kernel_path.empty())
     return make_error(ErrorCode::invalid_config, "kernel: no kernel image given");
@@ -123,6 +169,37 @@ Result<void> validate_config(const MachineConfig& c) {
   if (c.cmdline.find('\0') != std::string::npos)
     return make_error(ErrorCode::invalid_config, "cmdline: contains a NUL byte");
   return validate_devices(c);
+}
+
+namespace {
+
+enum class Kind { regular, disk, directory };
+
+Result<void> check_path(const std::string& field, const std::string& path, Kind kind) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return errno_error("{}: {}", field, path);
+  const bool ok = kind == Kind::directory ? S_ISDIR(st.st_mode)
+                  : kind == Kind::disk    ? S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)
+                                          : S_ISREG(st.st_mode);
+  if (ok) return {};
+  const char* what = S_ISDIR(st.st_mode) ? "a directory" : "not a regular file";
+  if (kind == Kind::directory) what = "not a directory";
+  if (kind == Kind::disk && !S_ISDIR(st.st_mode))
+    what = "neither a regular file nor a block device";
+  return make_error(ErrorCode::invalid_config, "{}: {} is {}", field, path, what);
+}
+
+}  // namespace
+
+Result<void> validate_paths(const MachineConfig& c) {
+  MINIVMM_TRY_VOID(check_path("kernel", c.kernel_path, Kind::regular));
+  if (!c.initrd_path.empty()) MINIVMM_TRY_VOID(check_path("initrd", c.initrd_path, Kind::regular));
+  for (size_t i = 0; i < c.disks.size(); ++i)
+    MINIVMM_TRY_VOID(check_path(fmt::format("disks[{}].path", i), c.disks[i].path, Kind::disk));
+  for (size_t i = 0; i < c.shares.size(); ++i)
+    MINIVMM_TRY_VOID(
+        check_path(fmt::format("shares[{}].dir", i), c.shares[i].dir, Kind::directory));
+  return {};
 }
 
 }  // namespace minivmm

@@ -8,6 +8,7 @@
 #include <span>
 
 #include <minivmm/machine.hpp>
+#include "vmm/sys/error.hpp"
 #include "vmm/sys/unique_fd.hpp"
 
 namespace minivmm {

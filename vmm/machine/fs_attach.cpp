@@ -20,12 +20,20 @@ Result<void> attach_fs(Machine::Impl& m, fs::FsDeviceOptions options, bool root,
                        const std::string& what, std::string& cmdline) {
   auto context = [&](const Error& e) { return tl::unexpected(with_context(e, what)); };
   const std::string tag = options.tag;
+  // A lost backend is reported after whatever the caller's handler does (a launched virtiofsd
+  // is killed first).
+  Machine::Impl* mp = &m;
+  options.on_error = [mp, tag, then = std::move(options.on_error)](const std::string& e) {
+    if (then) then(e);
+    mp->report_device_error("fs:" + tag, "vhost-user backend lost: " + e);
+  };
   auto device = fs::FsDevice::create(std::move(options));
   if (!device) return context(device.error());
   MINIVMM_TRY(slot, next_virtio_slot(m, what));
-  if (auto r = attach_transport(m, *device, slot, "virtio-fs-" + tag); !r)
+  if (auto r = attach_transport(m, *device, slot, "virtio-fs-" + tag, "fs:" + tag); !r)
     return context(r.error());
   m.fs_devices.push_back(std::move(*device));
+  m.fs_tags.push_back(tag);
   cmdline += " " + slot.kernel_parameter(virtio::MmioTransport::kWindowSize);
   if (root) cmdline += " rootfstype=virtiofs root=" + tag + " rw";
   return {};

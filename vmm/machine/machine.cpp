@@ -1,17 +1,14 @@
-// The Machine lifecycle: create (delegates to build_machine), start, pause/resume, wait and
-// request_stop, with every call checked against the lifecycle state. Stopping kicks every vCPU
-// and stops the event loop; wait() joins them, so no thread outlives a stopped Machine.
+// The Machine lifecycle: create (delegates to build_machine), start, pause/resume, request_stop
+// and wait, every call checked by the lifecycle table (lifecycle.hpp) under its lock. A stop,
+// whoever decides it, kicks every vCPU and stops the event loop; each of those threads reports
+// its end, and the last one moves the machine to stopped, so no thread outlives a stopped
+// Machine whether or not anyone waits. The public member functions forward to Machine::Impl.
 #include <minivmm/machine.hpp>
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <array>
+#include <exception>
 
 #include <spdlog/spdlog.h>
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/read.hpp>
 
 #include "vmm/machine/machine_impl.hpp"
 #include "vmm/sys/process_start.hpp"
@@ -30,109 +27,121 @@ const char* to_string(ExitReason r) noexcept {
       return "internal error";
     case ExitReason::stopped_by_host:
       return "stopped by host";
+    case ExitReason::graceful_stop_timeout:
+      return "graceful stop timed out";
   }
   return "unknown";
 }
 
 Machine::Impl::~Impl() {
   shutdown_threads();
-  // Devices hold descriptors registered with the loop's io_context: stop them while it exists
-  // (members are destroyed in reverse order, the loop before the devices).
+  // Devices and the deadline timer hold objects registered with the loop's io_context: free them
+  // while it exists (members are destroyed in reverse order, the loop before the devices).
+  graceful_timer.reset();
   for (auto& t : virtio_transports) t->reset_device();
 }
 
 void Machine::Impl::shutdown_threads() {
   stop.stop(ExitReason::stopped_by_host, "machine destroyed");
+  join_threads();
+}
+
+void Machine::Impl::join_threads() {
+  std::lock_guard lock(join_mutex);
   for (auto& v : vcpus) v->join();
   loop.join();
 }
 
-void Machine::Impl::start_console_input() {
-  int fd = ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0);
-  if (fd < 0) return;
-  auto in = std::make_shared<boost::asio::posix::stream_descriptor>(loop.io_context());
-  boost::system::error_code ec;
-  in->assign(fd, ec);
-  if (ec) {  // e.g. a regular file, which epoll refuses: no interactive input then
-    ::close(fd);
-    spdlog::debug("console input: stdin cannot be polled: {}", ec.message());
-    return;
-  }
-  auto buf = std::make_shared<std::array<uint8_t, 512>>();
-  auto reader = std::make_shared<std::function<void()>>();
-  std::weak_ptr<std::function<void()>> weak = reader;
-  *reader = [this, in, buf, weak] {
-    in->async_read_some(boost::asio::buffer(*buf), [this, in, buf, weak](auto error, size_t n) {
-      if (error) return;  // EOF or loop stopped: input simply ends
-      serial->enqueue_input(std::span<const uint8_t>(buf->data(), n));
-      if (auto next = weak.lock()) (*next)();
-    });
-  };
-  // The reader owns itself through the io_context's pending handler chain; keep one strong ref
-  // in a posted task so the chain survives until the loop stops.
-  boost::asio::post(loop.io_context(), [reader] { (*reader)(); });
-  console_reader = reader;
+void Machine::Impl::on_stop_decided() {
+  auto status = stop.status();
+  const bool by_host = status && (status->reason == ExitReason::stopped_by_host ||
+                                  status->reason == ExitReason::graceful_stop_timeout);
+  // In created this is created -> stopped; running or paused go to stopping.
+  if (!lifecycle.apply(by_host ? LifecycleEvent::stop : LifecycleEvent::guest_exit))
+    (void)lifecycle.apply(LifecycleEvent::stop);
+  for (auto& v : vcpus) v->request_stop();
+  loop.stop();
+}
+
+void Machine::Impl::on_thread_exit() {
+  if (live_threads.fetch_sub(1) != 1) return;
+  // A thread can only end after a stop was decided; should one end on its own (a handler threw),
+  // the machine stops all the same rather than hang in running.
+  stop.stop(ExitReason::internal_error, "a vCPU or the event-loop thread ended unexpectedly");
+  (void)lifecycle.apply(LifecycleEvent::stop);  // no change unless the stop is still in flight
+  (void)lifecycle.apply(LifecycleEvent::threads_exited);
+}
+
+void Machine::Impl::report_device_error(const std::string& device, const std::string& message) {
+  spdlog::warn("device {}: {}", device, message);
+  if (!config.on_device_error) return;
+  // Devices report from inside their handlers, often with their locks held: the embedder's
+  // callback runs later on the event loop, where it may query the machine freely.
+  boost::asio::post(loop.io_context(), [this, e = DeviceError{device, message}] {
+    try {
+      config.on_device_error(e);
+    } catch (const std::exception& ex) {
+      spdlog::error("on_device_error for {} threw: {}", e.device, ex.what());
+    }
+  });
 }
 
 Result<void> Machine::Impl::start() {
-  std::lock_guard lock(lifecycle_mutex);
-  if (lifecycle != Lifecycle::created)
-    return make_error(ErrorCode::invalid_state, "start: machine was already started");
-  if (stop.stopping())
-    return make_error(ErrorCode::invalid_state, "start: machine was stopped before it started");
-  timeline->mark("start_called");
-  stop.set_on_stop([this] {
-    for (auto& v : vcpus) v->request_stop();
-    loop.stop();
-  });
-  if (config.console.stdin_input) start_console_input();
-  loop.start();
-  for (auto& v : vcpus) v->start();
-  lifecycle = Lifecycle::running;
+  MINIVMM_TRY_VOID(lifecycle.apply(LifecycleEvent::start, [this](MachineState, MachineState) {
+    timeline->mark("start_called");
+    started_at_ns.store(std::chrono::steady_clock::now().time_since_epoch().count());
+    live_threads.store(static_cast<uint32_t>(vcpus.size()) + 1);
+    if (config.console.stdin_input) start_console_input();
+    loop.start([this] { on_thread_exit(); });
+    for (auto& v : vcpus) v->start();
+    return Result<void>{};
+  }));
   return {};
 }
 
 Result<void> Machine::Impl::pause() {
-  std::lock_guard lock(lifecycle_mutex);
-  if (lifecycle != Lifecycle::running || stop.stopping())
-    return make_error(ErrorCode::invalid_state, "pause: machine is not running");
-  for (auto& v : vcpus) v->pause();
-  lifecycle = Lifecycle::paused;
+  MINIVMM_TRY_VOID(lifecycle.apply(LifecycleEvent::pause, [this](MachineState, MachineState) {
+    for (auto& v : vcpus) v->pause();
+    return Result<void>{};
+  }));
+  // Outside the lock: a vCPU finishing its exit may need it (a guest reset stops the machine).
+  for (auto& v : vcpus) v->wait_parked();
   return {};
 }
 
 Result<void> Machine::Impl::resume() {
-  std::lock_guard lock(lifecycle_mutex);
-  if (lifecycle != Lifecycle::paused || stop.stopping())
-    return make_error(ErrorCode::invalid_state, "resume: machine is not paused");
-  for (auto& v : vcpus) v->resume();
-  lifecycle = Lifecycle::running;
+  MINIVMM_TRY_VOID(lifecycle.apply(LifecycleEvent::resume, [this](MachineState, MachineState) {
+    for (auto& v : vcpus) v->resume();
+    return Result<void>{};
+  }));
   return {};
 }
 
-ExitStatus Machine::Impl::wait() {
-  {
-    std::lock_guard lock(lifecycle_mutex);
-    if (lifecycle == Lifecycle::created)
-      return {ExitReason::internal_error, "wait: machine was never started"};
-    if (final_status) return *final_status;
-  }
-  ExitStatus status = stop.wait_reason();
-  for (auto& v : vcpus) v->join();
-  loop.join();
-  std::lock_guard lock(lifecycle_mutex);
-  lifecycle = Lifecycle::stopped;
-  final_status = status;
-  return status;
+Result<ExitStatus> Machine::Impl::wait(std::optional<std::chrono::milliseconds> timeout) {
+  const char* call = timeout ? "wait_for" : "wait";
+  if (MachineState s = lifecycle.state(); s == MachineState::created)
+    return make_error(ErrorCode::invalid_state, "{}: machine is {}", call, to_string(s));
+  if (!lifecycle.wait_for_state(MachineState::stopped, timeout))
+    return make_error(ErrorCode::timeout, "{}: machine still {} after {} ms", call,
+                      to_string(lifecycle.state()), timeout->count());
+  join_threads();
+  auto status = stop.status();
+  MINIVMM_ASSERT(status.has_value(), "a stopped machine has a stop reason");
+  return *status;
 }
 
 Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
   MINIVMM_TRY(impl, build_machine(config));
+  Impl* raw = impl.get();
+  raw->stop.set_on_stop([raw] { raw->on_stop_decided(); });
   return std::unique_ptr<Machine>(new Machine(std::move(impl)));
 }
 
 Machine::Machine(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 Machine::~Machine() = default;
+MachineState Machine::state() const noexcept {
+  return m_impl->lifecycle.state();
+}
 Result<void> Machine::start() {
   return m_impl->start();
 }
@@ -142,11 +151,34 @@ Result<void> Machine::pause() {
 Result<void> Machine::resume() {
   return m_impl->resume();
 }
-ExitStatus Machine::wait() {
-  return m_impl->wait();
+Result<void> Machine::request_graceful_stop(std::chrono::milliseconds deadline) {
+  return m_impl->request_graceful_stop(deadline);
 }
 void Machine::request_stop() noexcept {
   m_impl->stop.stop(ExitReason::stopped_by_host, "stop requested by the host");
+}
+Result<ExitStatus> Machine::wait() {
+  return m_impl->wait(std::nullopt);
+}
+Result<ExitStatus> Machine::wait_for(std::chrono::milliseconds timeout) {
+  return m_impl->wait(timeout);
+}
+Result<void> Machine::send_console_input(std::string_view bytes) {
+  return m_impl->send_console_input(bytes);
+}
+std::vector<pid_t> Machine::vcpu_thread_ids() const {
+  std::vector<pid_t> ids;
+  for (const auto& v : m_impl->vcpus) ids.push_back(v->thread_id());
+  return ids;
+}
+std::string Machine::vsock_uds_path() const {
+  return m_impl->vsock ? m_impl->vsock->uds_path() : std::string();
+}
+Result<void> Machine::replace_disk(std::string_view id, const std::string& path) {
+  return m_impl->replace_disk(id, path);
+}
+Result<void> Machine::set_disk_read_only(std::string_view id, bool read_only) {
+  return m_impl->set_disk_read_only(id, read_only);
 }
 std::vector<BootTimerEvent> Machine::boot_timer_events() const {
   return m_impl->boot_timer->events();
@@ -158,46 +190,14 @@ BootTiming Machine::boot_timing() const {
   t.markers = m_impl->boot_timer->events();
   return t;
 }
+Metrics Machine::metrics() const {
+  return m_impl->collect_metrics();
+}
 std::vector<NetStats> Machine::net_stats() const {
-  std::vector<NetStats> out;
-  for (const auto& dev : m_impl->nets) {
-    net::NetCounters c = dev->counters();
-    NetStats s;
-    s.tap_name = dev->tap_name();
-    s.mac = dev->mac();
-    s.link_up = c.link_up;
-    s.rx_packets = c.rx_packets;
-    s.rx_bytes = c.rx_bytes;
-    s.rx_drops = c.rx_drops;
-    s.rx_errors = c.rx_errors;
-    s.tx_packets = c.tx_packets;
-    s.tx_bytes = c.tx_bytes;
-    s.tx_drops = c.tx_drops;
-    s.tx_errors = c.tx_errors;
-    out.push_back(std::move(s));
-  }
-  return out;
+  return m_impl->collect_net_stats();
 }
 std::optional<VsockStats> Machine::vsock_stats() const {
-  if (!m_impl->vsock) return std::nullopt;
-  vsock::VsockCounters c = m_impl->vsock->counters();
-  VsockStats s;
-  s.uds_path = m_impl->vsock->uds_path();
-  s.guest_cid = m_impl->vsock->guest_cid();
-  s.rx_packets = c.rx_packets;
-  s.rx_bytes = c.rx_bytes;
-  s.tx_packets = c.tx_packets;
-  s.tx_bytes = c.tx_bytes;
-  s.connections_opened = c.connections_opened;
-  s.connections_reset = c.connections_reset;
-  s.active_connections = c.active_connections;
-  s.dropped_packets = c.dropped_packets;
-  return s;
-}
-std::vector<pid_t> Machine::vcpu_thread_ids() const {
-  std::vector<pid_t> ids;
-  for (const auto& v : m_impl->vcpus) ids.push_back(v->thread_id());
-  return ids;
+  return m_impl->collect_vsock_stats();
 }
 
 }  // namespace minivmm

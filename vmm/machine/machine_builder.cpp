@@ -23,6 +23,8 @@ constexpr uint64_t kKvmTssAddr = 0xfffb'd000;
 constexpr uint64_t kKvmIdentityMapAddr = 0xfffb'c000;
 constexpr uint16_t kCom1Port = 0x3f8;
 constexpr uint32_t kCom1Gsi = 4;
+constexpr size_t kConsoleInputBuffer = 4096;
+constexpr uint32_t kI8042KeyboardGsi = 1;  // ISA IRQ 1
 
 Result<void> map_memory(Vm& vm, const GuestMemory& memory) {
   uint32_t slot = 0;
@@ -56,11 +58,18 @@ Result<void> create_legacy_devices(Machine::Impl& m) {
   MINIVMM_TRY_VOID(m.vm.register_irqfd(irq.fd(), kCom1Gsi));
   m.serial_irq.emplace(std::move(irq));
   Machine::Impl* mp = &m;
+  // The receive buffer is kept small (Machine::send_console_input refuses what does not fit):
+  // console input is typed commands, not bulk data.
   m.serial = std::make_shared<Serial>([mp] { mp->serial_irq->signal(); },
-                                      [mp](std::span<const uint8_t> b) { mp->console.write(b); });
+                                      [mp](std::span<const uint8_t> b) { mp->console.write(b); },
+                                      kConsoleInputBuffer);
   MINIVMM_TRY_VOID(m.pio_bus.insert(m.serial, kCom1Port, 8, "com1"));
+  MINIVMM_TRY(kbd_irq, EventFd::create());
+  MINIVMM_TRY_VOID(m.vm.register_irqfd(kbd_irq.fd(), kI8042KeyboardGsi));
+  m.i8042_irq.emplace(std::move(kbd_irq));
   m.i8042 = std::make_shared<I8042>(
-      [mp] { mp->stop.stop(ExitReason::guest_reset, "guest reset through the i8042"); });
+      [mp] { mp->stop.stop(ExitReason::guest_reset, "guest reset through the i8042"); },
+      [mp] { mp->i8042_irq->signal(); });
   MINIVMM_TRY_VOID(m.pio_bus.insert(m.i8042, kI8042Base, kI8042Size, "i8042"));
   m.boot_timer =
       std::make_shared<BootTimer>(process_start_time(), m.created_at, m.config.on_boot_timer);
@@ -75,6 +84,7 @@ Result<std::unique_ptr<Machine::Impl>> build_machine(const MachineConfig& config
   auto created_at = std::chrono::steady_clock::now();
   auto timeline = std::make_unique<StartTimeline>(process_start_time(), created_at);
   MINIVMM_TRY_VOID(validate_config(config));
+  MINIVMM_TRY_VOID(validate_paths(config));
   MINIVMM_TRY(kvm, Kvm::open());
   timeline->mark("kvm_opened");
   if (config.vcpus > kvm.max_vcpus())
@@ -110,8 +120,13 @@ Result<std::unique_ptr<Machine::Impl>> build_machine(const MachineConfig& config
   CpuidHostFeatures host_features;
   host_features.tsc_deadline_timer = m->kvm.check_extension(KVM_CAP_TSC_DEADLINE_TIMER) > 0;
   StartTimeline* timeline_ptr = m->timeline.get();
-  VcpuContext ctx{m->pio_bus, m->mmio_bus, m->stop, m->unassigned_log,
-                  [timeline_ptr] { timeline_ptr->mark_once("first_kvm_run"); }};
+  Machine::Impl* impl = m.get();
+  VcpuContext ctx{m->pio_bus,
+                  m->mmio_bus,
+                  m->stop,
+                  m->unassigned_log,
+                  [timeline_ptr] { timeline_ptr->mark_once("first_kvm_run"); },
+                  [impl] { impl->on_thread_exit(); }};
   for (uint32_t i = 0; i < config.vcpus; ++i) {
     MINIVMM_TRY(vcpu, m->vm.create_vcpu(i));
     MINIVMM_TRY_VOID(

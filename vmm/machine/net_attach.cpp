@@ -32,10 +32,13 @@ Result<void> attach_net_devices(Machine::Impl& m, std::string& cmdline) {
     net::NetDeviceOptions options;
     options.mac = n.mac;
     options.mtu = n.mtu;
+    const std::string eth = fmt::format("eth{}", i);
+    Machine::Impl* mp = &m;
+    options.on_error = [mp, eth](const std::string& e) { mp->report_device_error(eth, e); };
     auto device = net::NetDevice::create(std::move(*tap), options);
     if (!device) return context(device.error());
     MINIVMM_TRY(slot, next_virtio_slot(m, what));
-    if (auto r = attach_transport(m, *device, slot, fmt::format("virtio-net{}", i)); !r)
+    if (auto r = attach_transport(m, *device, slot, fmt::format("virtio-net{}", i), eth); !r)
       return context(r.error());
     m.nets.push_back(std::move(*device));
     cmdline += " " + slot.kernel_parameter(virtio::MmioTransport::kWindowSize);

@@ -20,4 +20,9 @@ ExitStatus StopController::wait_reason() {
   return *m_status;
 }
 
+std::optional<ExitStatus> StopController::status() const {
+  std::lock_guard lock(m_mutex);
+  return m_status;
+}
+
 }  // namespace minivmm

@@ -23,10 +23,12 @@ class StopController {
   bool stopping() const noexcept { return m_stopping.load(std::memory_order_acquire); }
   /// Blocks until stop() was called; returns the first reason.
   ExitStatus wait_reason();
+  /// The first reason, if stop() was called (the stop action may read it).
+  std::optional<ExitStatus> status() const;
 
  private:
   std::atomic<bool> m_stopping{false};
-  std::mutex m_mutex;
+  mutable std::mutex m_mutex;
   std::condition_variable m_cv;
   std::optional<ExitStatus> m_status;
   std::function<void()> m_on_stop;

@@ -56,7 +56,17 @@ VcpuRunner::~VcpuRunner() {
 
 void VcpuRunner::start() {
   install_kick_handler();
-  m_thread = std::thread([this] { thread_main(); });
+  m_thread = std::thread([this] {
+    thread_main();
+    {
+      std::lock_guard lock(m_mutex);
+      m_ended = true;
+    }
+    m_cv.notify_all();
+    if (m_ctx.on_thread_exit) m_ctx.on_thread_exit();
+  });
+  std::unique_lock lock(m_mutex);
+  m_cv.wait(lock, [&] { return m_tid.load() != 0; });
 }
 
 void VcpuRunner::kick() {
@@ -71,6 +81,11 @@ void VcpuRunner::pause() {
     m_state = State::paused;
   }
   kick();
+}
+
+void VcpuRunner::wait_parked() {
+  std::unique_lock lock(m_mutex);
+  m_cv.wait(lock, [&] { return m_parked.load() || m_state != State::paused || m_ended; });
 }
 
 void VcpuRunner::resume() {
@@ -100,6 +115,7 @@ VcpuRunner::State VcpuRunner::wait_runnable() {
   std::unique_lock lock(m_mutex);
   if (m_state == State::paused) {
     m_parked.store(true);
+    m_cv.notify_all();  // wake wait_parked()
     m_cv.wait(lock, [&] { return m_state != State::paused; });
     m_parked.store(false);
   }
@@ -108,7 +124,12 @@ VcpuRunner::State VcpuRunner::wait_runnable() {
 }
 
 void VcpuRunner::thread_main() {
-  m_tid.store(static_cast<pid_t>(::syscall(SYS_gettid)));
+  {
+    // start() waits for this: an embedder pins the thread ids right after Machine::start.
+    std::lock_guard lock(m_mutex);
+    m_tid.store(static_cast<pid_t>(::syscall(SYS_gettid)));
+  }
+  m_cv.notify_all();
   // Block nothing: the kick signal must reach this thread.
   sigset_t set;
   sigemptyset(&set);
@@ -118,6 +139,7 @@ void VcpuRunner::thread_main() {
   for (;;) {
     if (wait_runnable() == State::stopped) return;
     int rc = m_vcpu.run();
+    m_exits.fetch_add(1, std::memory_order_relaxed);
     if (rc == -EINTR || rc == -EAGAIN) continue;
     if (rc != 0) {
       m_ctx.stop.stop(ExitReason::internal_error,

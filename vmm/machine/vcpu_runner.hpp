@@ -20,14 +20,16 @@
 
 namespace minivmm {
 
-/// What the vCPU threads share: the buses, the stop latch, the log limiter and a hook called on
-/// each vCPU thread right before its first KVM_RUN (start timing; may be empty).
+/// What the vCPU threads share: the buses, the stop latch, the log limiter, a hook called on
+/// each vCPU thread right before its first KVM_RUN (start timing) and one called as the thread's
+/// last act (the machine counts ended threads). Hooks may be empty.
 struct VcpuContext {
   const Bus& pio;
   const Bus& mmio;
   StopController& stop;
   RateLimiter& unassigned_log;
   std::function<void()> before_first_run;
+  std::function<void()> on_thread_exit;
 };
 
 class VcpuRunner {
@@ -39,8 +41,10 @@ class VcpuRunner {
 
   /// Starts the thread (once).
   void start();
-  /// Moves to paused/running; a paused vCPU sits outside KVM_RUN until resumed.
+  /// Moves to paused/running; a paused vCPU sits outside KVM_RUN until resumed. pause() only
+  /// asks (kicks); wait_parked() blocks until the thread is parked, resumed, stopped or ended.
   void pause();
+  void wait_parked();
   void resume();
   /// Moves to stopped and kicks; the thread exits. Idempotent.
   void request_stop();
@@ -49,6 +53,9 @@ class VcpuRunner {
   pid_t thread_id() const noexcept { return m_tid.load(); }
   /// True once the thread is parked in the paused state.
   bool parked() const noexcept { return m_parked.load(); }
+  /// KVM_RUN returns so far (any thread may read it).
+  uint64_t exits() const noexcept { return m_exits.load(std::memory_order_relaxed); }
+  uint32_t index() const noexcept { return m_vcpu.id(); }
 
  private:
   void thread_main();
@@ -66,6 +73,8 @@ class VcpuRunner {
   std::thread m_thread;
   std::atomic<pid_t> m_tid{0};
   std::atomic<bool> m_parked{false};
+  std::atomic<uint64_t> m_exits{0};
+  bool m_ended = false;  // guarded by m_mutex: thread_main returned
   std::mutex m_mutex;
   std::condition_variable m_cv;
   State m_state = State::running;  // guarded by m_mutex

@@ -23,7 +23,8 @@ std::vector<virtio::AddressRange> forbidden_windows() {
 }  // namespace
 
 Result<void> attach_transport(Machine::Impl& m, std::shared_ptr<virtio::VirtioDevice> device,
-                              const VirtioSlot& slot, const std::string& name) {
+                              const VirtioSlot& slot, const std::string& name,
+                              const std::string& api_name) {
   std::vector<EventFd> kicks;
   for (size_t q = 0; q < device->queue_max_sizes().size(); ++q) {
     MINIVMM_TRY(kick, EventFd::create(EFD_NONBLOCK));
@@ -39,6 +40,10 @@ Result<void> attach_transport(Machine::Impl& m, std::shared_ptr<virtio::VirtioDe
                                      forbidden_windows()};
   MINIVMM_TRY(transport,
               virtio::MmioTransport::create(std::move(params), std::move(kicks), std::move(irq)));
+  Machine::Impl* mp = &m;
+  transport->interrupt()->set_on_needs_reset([mp, api_name] {
+    mp->report_device_error(api_name, "device needs reset (broken queue or failed activation)");
+  });
   MINIVMM_TRY_VOID(
       m.mmio_bus.insert(transport, slot.mmio_base, virtio::MmioTransport::kWindowSize, name));
   m.virtio_transports.push_back(std::move(transport));
@@ -67,11 +72,18 @@ Result<void> attach_block_devices(Machine::Impl& m, std::string& cmdline) {
     options.serial = d.serial;
     auto disk = block::DiskFile::open(d.path, options);
     if (!disk) return context(disk.error());
-    auto device = block::BlockDevice::create(std::move(*disk));
+    const std::string id = disk_id(d, i);
+    block::BlockDeviceOptions device_options;
+    Machine::Impl* mp = &m;
+    device_options.on_error = [mp, id](const std::string& e) { mp->report_device_error(id, e); };
+    auto device = block::BlockDevice::create(std::move(*disk), device_options);
     if (!device) return context(device.error());
+    (*device)->set_path(d.path);
     MINIVMM_TRY(slot, next_virtio_slot(m, fmt::format("disks[{}] {}", i, d.path)));
-    if (auto r = attach_transport(m, std::move(*device), slot, fmt::format("virtio-blk{}", i)); !r)
+    if (auto r = attach_transport(m, *device, slot, fmt::format("virtio-blk{}", i), id); !r)
       return context(r.error());
+    std::string serial = d.serial.empty() ? block::DiskFile::default_serial(d.path) : d.serial;
+    m.disks.push_back({id, std::move(serial), std::move(*device), m.virtio_transports.back()});
     cmdline += " " + slot.kernel_parameter(virtio::MmioTransport::kWindowSize);
     if (d.root) cmdline += d.read_only ? " root=/dev/vda ro" : " root=/dev/vda rw";
   }

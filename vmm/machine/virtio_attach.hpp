@@ -6,15 +6,18 @@
 
 #include <string>
 
+#include "vmm/machine/config_validation.hpp"
 #include "vmm/machine/machine_impl.hpp"
 #include "vmm/machine/virtio_slots.hpp"
 
 namespace minivmm {
 
 /// Wraps `device` in a virtio-mmio transport in `slot`: registers one queue-notify ioeventfd per
-/// queue and the irqfd with KVM and puts the transport on the MMIO bus under `name`.
+/// queue and the irqfd with KVM and puts the transport on the MMIO bus under `name`. A
+/// DEVICE_NEEDS_RESET of the device is reported as a device error of `api_name` ("vda", "eth0").
 Result<void> attach_transport(Machine::Impl& m, std::shared_ptr<virtio::VirtioDevice> device,
-                              const VirtioSlot& slot, const std::string& name);
+                              const VirtioSlot& slot, const std::string& name,
+                              const std::string& api_name);
 
 /// The next free virtio slot, or an invalid_config error naming `what`.
 Result<VirtioSlot> next_virtio_slot(const Machine::Impl& m, const std::string& what);

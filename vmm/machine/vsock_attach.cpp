@@ -17,7 +17,8 @@ Result<void> attach_vsock_device(Machine::Impl& m, std::string& cmdline) {
   auto device = vsock::VsockDevice::create(options);
   if (!device) return context(device.error());
   MINIVMM_TRY(slot, next_virtio_slot(m, what));
-  if (auto r = attach_transport(m, *device, slot, "virtio-vsock"); !r) return context(r.error());
+  if (auto r = attach_transport(m, *device, slot, "virtio-vsock", "vsock"); !r)
+    return context(r.error());
   m.vsock = std::move(*device);
   cmdline += " " + slot.kernel_parameter(virtio::MmioTransport::kWindowSize);
   return {};

@@ -14,14 +14,15 @@ EventLoop::~EventLoop() {
   join();
 }
 
-void EventLoop::start() {
-  m_thread = std::thread([this] {
+void EventLoop::start(std::function<void()> on_exit) {
+  m_thread = std::thread([this, on_exit = std::move(on_exit)] {
     try {
       m_io.run();
     } catch (const std::exception& e) {
       // A handler threw: our bug. Log it and let the machine notice the loop is gone.
       spdlog::error("event loop: handler threw: {}", e.what());
     }
+    if (on_exit) on_exit();
   });
 }
 

@@ -6,6 +6,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <functional>
 #include <optional>
 #include <thread>
 
@@ -19,8 +20,9 @@ class EventLoop {
   EventLoop& operator=(const EventLoop&) = delete;
 
   boost::asio::io_context& io_context() noexcept { return m_io; }
-  /// Starts the thread (once).
-  void start();
+  /// Starts the thread (once). `on_exit`, if set, is the thread's last act, however run() ended
+  /// (stop() or a handler that threw).
+  void start(std::function<void()> on_exit = {});
   /// Asks the loop to finish; pending handlers are abandoned. Thread-safe.
   void stop() noexcept;
   void join();

@@ -3,15 +3,21 @@
 // out with MockSplitQueue, kicks through the queue eventfd, the handlers run on a local
 // io_context, and assertions on the used ring, status bytes, the image and the interrupt count.
 // Also covers flow control when the disk is shallower than the ring, malformed chains, a broken
-// ring (DEVICE_NEEDS_RESET) and reset with requests in flight.
+// ring (DEVICE_NEEDS_RESET), reset with requests in flight, and backing-file changes: a swap
+// before activation, a swap with requests in flight (they finish on the old file, later ones go
+// to the new one, capacity and ConfigGeneration change, counters continue) and the read-only
+// flag before activation.
 #include "devices/block/block_device.hpp"
 
 #include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
 #include <sys/eventfd.h>
 
+#include <linux/virtio_mmio.h>
+
 #include <chrono>
 #include <functional>
+#include <optional>
 
 #include <doctest/doctest.h>
 
@@ -246,6 +252,110 @@ TEST_CASE("reset with requests in flight stops all used-ring writes") {
   r->io.run_for(std::chrono::milliseconds(20));
   CHECK(r->driver.used_idx() == used);
   CHECK(r->dev->counters().requests >= 1);
+}
+
+TEST_CASE("counters continue across a driver reset and a new activation") {
+  TempImage img(1 << 20);
+  auto dev = make_device(img.path);
+  {
+    Running r(dev);
+    r.driver.publish(r.out_request(0x10000, 1, 7));
+    r.kick();
+    REQUIRE(r.pump([&] { return r.driver.used_idx() == 1; }));
+  }  // ~Running resets the device
+  CHECK(dev->counters().requests == 1);
+  Running again(dev);
+  again.driver.publish(again.out_request(0x10000, 2, 8));
+  again.kick();
+  REQUIRE(again.pump([&] { return again.driver.used_idx() == 1; }));
+  CHECK(dev->counters().requests == 2);
+  CHECK(dev->counters().bytes_written == 1024);
+}
+
+TEST_CASE("replace_disk before activation swaps at once and updates capacity") {
+  TempImage a(1 << 20), b(3 << 20);
+  auto dev = make_device(a.path);
+  dev->set_path(a.path);
+  std::optional<bool> done;
+  auto disk = DiskFile::open(b.path, {});
+  REQUIRE(disk.has_value());
+  dev->replace_disk(std::move(*disk), b.path, [&](bool ok) { done = ok; });
+  CHECK(done == std::optional<bool>(true));
+  CHECK(dev->config().capacity == (3 << 20) / 512);
+  CHECK(dev->capacity_sectors() == (3 << 20) / 512);
+  CHECK(dev->path() == b.path);
+  CHECK(dev->backing_swaps() == 1);
+}
+
+TEST_CASE(
+    "replace_disk with requests in flight finishes them on the old file, the rest on the new") {
+  TempImage a(1 << 20), b(2 << 20);
+  DiskOptions o;
+  o.depth = 2;
+  Running r(make_device(a.path, o, {}), 64);
+  const uint32_t generation = r.interrupt->config_generation();
+  for (uint16_t i = 0; i < 20; ++i)
+    r.driver.publish(r.out_request(0x10000 + i * 0x400u, i, uint8_t(i + 1)));
+  r.kick();
+  r.io.restart();
+  r.io.run_one();  // the disk now holds requests in flight
+  auto disk = DiskFile::open(b.path, o);
+  REQUIRE(disk.has_value());
+  std::optional<bool> done;
+  r.dev->replace_disk(std::move(*disk), b.path, [&](bool ok) { done = ok; });
+  REQUIRE(r.pump([&] { return done.has_value() && r.driver.used_idx() == 20; }));
+  CHECK(*done);
+  for (uint16_t i = 0; i < 20; ++i)
+    CHECK(*r.mem.read_obj<uint8_t>(0x10000 + i * 0x400u + 528) == VIRTIO_BLK_S_OK);
+  // The first request was in flight before the swap; the last was popped after it.
+  CHECK(a.read(0, 1) == std::vector<uint8_t>{1});
+  CHECK(b.read(0, 1) == std::vector<uint8_t>{0});
+  CHECK(b.read(19 * 512, 1) == std::vector<uint8_t>{20});
+  CHECK(a.read(19 * 512, 1) == std::vector<uint8_t>{0});
+  CHECK(r.dev->config().capacity == (2 << 20) / 512);
+  CHECK(r.interrupt->config_generation() == generation + 1);
+  CHECK((r.interrupt->status() & VIRTIO_MMIO_INT_CONFIG) != 0);
+  CHECK(r.dev->counters().requests == 20);
+  CHECK(r.dev->backing_swaps() == 1);
+}
+
+TEST_CASE("after replace_disk a request beyond the old capacity reaches the new file") {
+  TempImage a(1 << 20), b(2 << 20);
+  Running r(make_device(a.path));
+  auto disk = DiskFile::open(b.path, {});
+  REQUIRE(disk.has_value());
+  std::optional<bool> done;
+  r.dev->replace_disk(std::move(*disk), b.path, [&](bool ok) { done = ok; });
+  REQUIRE(r.pump([&] { return done.has_value(); }));
+  const uint64_t sector = (1 << 20) / 512 + 7;  // past the end of the old file
+  r.driver.publish(r.out_request(0x10000, sector, 0x5a));
+  r.kick();
+  REQUIRE(r.pump([&] { return r.driver.used_idx() == 1; }));
+  CHECK(*r.mem.read_obj<uint8_t>(0x10000 + 528) == VIRTIO_BLK_S_OK);
+  CHECK(b.read(sector * 512, 1) == std::vector<uint8_t>{0x5a});
+}
+
+TEST_CASE("set_disk changes the read-only feature before activation and is refused after") {
+  TempImage img(1 << 20);
+  auto dev = make_device(img.path);
+  CHECK((dev->features() & bit(VIRTIO_BLK_F_RO)) == 0);
+  DiskOptions ro;
+  ro.access = DiskAccess::read_only;
+  auto disk = DiskFile::open(img.path, ro);
+  REQUIRE(disk.has_value());
+  REQUIRE(dev->set_disk(std::move(*disk), img.path).has_value());
+  CHECK((dev->features() & bit(VIRTIO_BLK_F_RO)) != 0);
+  CHECK((dev->features() & bit(VIRTIO_BLK_F_DISCARD)) == 0);
+  CHECK(dev->read_only());
+  {
+    Running r(dev);
+    auto rw = DiskFile::open(img.path, {});
+    REQUIRE(rw.has_value());
+    auto refused = dev->set_disk(std::move(*rw), img.path);
+    REQUIRE_FALSE(refused.has_value());
+    CHECK(refused.error().code() == ErrorCode::invalid_state);
+  }
+  CHECK(dev->read_only());
 }
 
 TEST_SUITE_END();

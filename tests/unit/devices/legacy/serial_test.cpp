@@ -323,5 +323,29 @@ TEST_CASE("serial: empty callbacks are allowed") {
   CHECK(serial.counters().bytes_out == 1);
 }
 
+TEST_CASE("serial: try_enqueue_input takes all bytes that fit, or none, and raises RDI") {
+  SerialHarness h(8);
+  h.out(UART_IER, UART_IER_RDI);
+  const std::vector<uint8_t> five{1, 2, 3, 4, 5};
+  CHECK(h.serial.try_enqueue_input(five));
+  CHECK(h.irqs.load() == 1);
+  CHECK_FALSE(h.serial.try_enqueue_input(five));  // 3 bytes free: refused whole
+  CHECK(h.serial.input_space() == 3);
+  CHECK(h.serial.counters().input_dropped == 0);
+  CHECK(h.serial.counters().bytes_in == 5);
+  CHECK(h.in(UART_RX) == 1);
+  const std::vector<uint8_t> four{6, 7, 8, 9};
+  CHECK(h.serial.try_enqueue_input(four));
+  CHECK(h.serial.input_space() == 0);
+}
+
+TEST_CASE("serial: try_enqueue_input refuses input while the UART is in loopback") {
+  SerialHarness h(8);
+  h.out(UART_MCR, UART_MCR_LOOP);
+  const std::vector<uint8_t> one{1};
+  CHECK_FALSE(h.serial.try_enqueue_input(one));
+  CHECK(h.serial.counters().bytes_in == 0);
+}
+
 }  // namespace
 }  // namespace minivmm

@@ -7,6 +7,8 @@
 
 #include <doctest/doctest.h>
 
+#include "vmm/sys/error.hpp"
+
 namespace minivmm::cli {
 namespace {
 
@@ -74,8 +76,9 @@ TEST_CASE("an internal error exits with the internal-error code") {
   CHECK(code_for(ExitReason::internal_error) == kExitInternalError);
 }
 
-TEST_CASE("a host stop exits with the signal base") {
+TEST_CASE("a host stop or an expired graceful stop exits with the signal base") {
   CHECK(code_for(ExitReason::stopped_by_host) == kExitSignalBase);
+  CHECK(code_for(ExitReason::graceful_stop_timeout) == kExitSignalBase);
 }
 
 TEST_CASE("an out-of-range exit reason exits with the internal-error code") {

@@ -1,9 +1,11 @@
 // Unit tests of `minivmm run` options: parse_console accepts stdio, none and file:PATH and refuses
 // anything else (including "file:" alone) with a message naming --console; to_machine_config copies
-// every field and propagates console errors; and add_run_options wired into a CLI::App enforces
-// --kernel, rejects non-numeric --vcpus and unknown log levels, and keeps the documented defaults.
+// every field and propagates console errors; and add_run_options wired into a CLI::App records the
+// options given, rejects non-numeric --vcpus and unknown log levels, and keeps the documented
+// defaults.
 #include "vmm/cli/run_options.hpp"
 
+#include <set>
 #include <string>
 
 #include <doctest/doctest.h>
@@ -97,11 +99,32 @@ TEST_CASE("to_machine_config propagates a bad --console") {
   CHECK(m.error().message().find("--console") != std::string::npos);
 }
 
-TEST_CASE("command-line parsing without --kernel fails") {
+TEST_CASE("command-line parsing without --kernel succeeds (a --config file may name it)") {
   RunOptions o;
-  std::string err = parse(o, "--vcpus 2");
-  CHECK_FALSE(err.empty());
-  CHECK(err.find("--kernel") != std::string::npos);
+  CHECK(parse(o, "--vcpus 2") == "");
+  CHECK(o.kernel.empty());
+}
+
+TEST_CASE("command-line parsing records exactly the options given") {
+  RunOptions o;
+  REQUIRE(parse(o,
+                "--kernel k --memory 300 --disk a.img --disk b.img --boot-timing "
+                "--config vm.json --print-config") == "");
+  CHECK(o.given == std::set<std::string>{"--kernel", "--memory", "--disk", "--boot-timing",
+                                         "--config", "--print-config"});
+  CHECK(o.config == "vm.json");
+  CHECK(o.print_config);
+}
+
+TEST_CASE("a second parse of the same options forgets the first one's given options") {
+  RunOptions o;
+  CLI::App app("test");
+  add_run_options(app, o);
+  app.parse(std::string("--vcpus 2"), false);
+  CHECK(o.given == std::set<std::string>{"--vcpus"});
+  app.clear();
+  app.parse(std::string("--memory 64"), false);
+  CHECK(o.given == std::set<std::string>{"--memory"});
 }
 
 TEST_CASE("command-line parsing of a non-numeric --vcpus fails") {
