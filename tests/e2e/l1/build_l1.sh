@@ -115,6 +115,12 @@ copy_lib() { # absolute path of a shared library -> same path in L1 (symlinks re
   [ -e "$root$lib" ] && return 0
   mkdir -p "$root$(dirname "$lib")"
   cp -L "$lib" "$root$lib"
+  # A library from a build tree (libminivmm.so.0 under /tmp/ci/build) would be hidden in L1 by
+  # its tmpfs /tmp: also put it in a directory the loader searches by default.
+  case "$lib" in
+    /lib/* | /lib64/* | /usr/lib/*) ;;
+    *) mkdir -p "$root/lib/x86_64-linux-gnu" && cp -L "$lib" "$root/lib/x86_64-linux-gnu/" ;;
+  esac
 }
 for spec in "${bins[@]}"; do
   src=${spec%%=*}; dest=${spec#*=}; [ "$dest" != "$spec" ] || dest=$(basename "$src")
