@@ -2,9 +2,11 @@
 // queue work runs on the machine's event loop under Running::mu; reset() (a vCPU thread) takes the
 // same mutex, marks the activation stopped, closes the loop's descriptors and waits for the disk,
 // so once it returns no handler touches guest memory or the used ring. Handlers hold a
-// shared_ptr to Running, so an aborted wait that runs later still finds valid memory.
+// shared_ptr to Running, so an aborted wait that runs later still finds valid memory. Backing-file
+// swaps (replace_disk, set_disk) are in block_swap.cpp.
 #include "devices/block/block_device.hpp"
 
+#include "devices/block/block_running.hpp"
 #include "devices/virtio/ring_abi.hpp"
 
 #include <fcntl.h>
@@ -22,101 +24,6 @@
 namespace minivmm::block {
 
 namespace asio = boost::asio;
-
-struct BlockDevice::Running : std::enable_shared_from_this<Running> {
-  Running(BlockDevice& dev, virtio::Activation& a, DiskFile& disk, const BlockLimits& lim,
-          uint32_t budget_)
-      : owner(dev),
-        mem(a.memory),
-        io(a.io),
-        queue(std::move(a.queues.front())),
-        irq(std::move(a.interrupt)),
-        kick_event(a.queue_events.front()),
-        kick(a.io),
-        done(a.io),
-        limits(lim),
-        budget(budget_),
-        engine(
-            a.memory, disk, std::min<uint32_t>(queue.size(), disk.depth()),
-            [this](uint16_t head, uint32_t len) { used_added |= queue.add_used(mem, head, len); }) {
-  }
-
-  void arm_kick();
-  void arm_done();
-  void process_queue();
-  void notify_if_needed();
-  void report_host_errors(uint64_t before);
-  void start_swap(DiskFile disk, std::string path, SwapDone on_done);
-  /// Swaps the pending disk in once nothing is in flight; true when it did (done re-armed).
-  bool try_finish_swap();
-  /// Installs the pending disk in the device (mu held, nothing in flight); returns `done`.
-  SwapDone install_pending();
-
-  BlockDevice& owner;  ///< valid while !stopped (reset() runs before the device dies)
-  RateLimiter error_report{2};
-  std::mutex mu;
-  bool stopped = false;
-  bool throttled = false;  ///< the engine was full: resume popping on the next completion
-  bool used_added = false;
-  const GuestMemory& mem;
-  asio::io_context& io;
-  virtio::SplitQueue queue;
-  std::shared_ptr<virtio::VirtioInterrupt> irq;
-  const EventFd& kick_event;            ///< owned by the transport, valid until reset() returns
-  asio::posix::stream_descriptor kick;  ///< a dup of kick_event
-  asio::posix::stream_descriptor done;  ///< a dup of the disk's completion eventfd
-  BlockLimits limits;
-  uint32_t budget;
-  BlockEngine engine;
-  // A replace_disk() waiting for the requests in flight on the old file.
-  std::optional<DiskFile> pending_disk;
-  std::string pending_path;
-  SwapDone pending_done;
-};
-
-void BlockDevice::Running::start_swap(DiskFile disk, std::string path, SwapDone on_done) {
-  pending_disk.emplace(std::move(disk));
-  pending_path = std::move(path);
-  pending_done = std::move(on_done);
-  try_finish_swap();
-}
-
-BlockDevice::SwapDone BlockDevice::Running::install_pending() {
-  {
-    std::lock_guard lock(owner.m_mutex);
-    owner.install_disk(std::move(*pending_disk), std::move(pending_path));
-    limits.capacity_sectors = owner.m_disk.capacity_sectors();
-  }
-  pending_disk.reset();
-  return std::move(pending_done);
-}
-
-bool BlockDevice::Running::try_finish_swap() {
-  if (!pending_disk || engine.in_flight() != 0) return false;
-  // `done` watches the old file's completion eventfd: closing it aborts that wait (its handler
-  // returns without re-arming); watch the new file's instead.
-  boost::system::error_code ignored;
-  done.close(ignored);
-  SwapDone finished = install_pending();
-  int done_fd = ::fcntl(owner.m_disk.completion_fd(), F_DUPFD_CLOEXEC, 0);
-  if (done_fd >= 0) {
-    done.assign(done_fd, ignored);
-    arm_done();
-  } else {
-    // Without a completion watch no request could finish: the device is unusable.
-    irq->signal_needs_reset();
-  }
-  irq->signal_config_change();
-  // The chains that waited in the avail ring during the swap.
-  asio::post(io, [self = shared_from_this(), finished = std::move(finished)] {
-    {
-      std::lock_guard lock(self->mu);
-      if (!self->stopped) self->process_queue();
-    }
-    if (finished) finished(true);
-  });
-  return true;
-}
 
 void BlockDevice::Running::arm_kick() {
   kick.async_wait(asio::posix::descriptor_base::wait_read,
@@ -221,13 +128,6 @@ void BlockDevice::set_features_for_disk() {
                (1ULL << VIRTIO_BLK_F_TOPOLOGY);
   if (ro) m_features |= 1ULL << VIRTIO_BLK_F_RO;
   if (!ro) m_features |= (1ULL << VIRTIO_BLK_F_DISCARD) | (1ULL << VIRTIO_BLK_F_WRITE_ZEROES);
-}
-
-void BlockDevice::install_disk(DiskFile disk, std::string path) {
-  m_disk = std::move(disk);
-  m_config.capacity = m_disk.capacity_sectors();
-  m_path = std::move(path);
-  ++m_swaps;
 }
 
 Result<std::shared_ptr<BlockDevice>> BlockDevice::create(DiskFile disk,
@@ -364,56 +264,6 @@ uint64_t BlockDevice::capacity_sectors() const {
 uint64_t BlockDevice::backing_swaps() const {
   std::lock_guard lock(m_mutex);
   return m_swaps;
-}
-
-void BlockDevice::replace_disk(DiskFile disk, std::string path, SwapDone done) {
-  std::shared_ptr<Running> r;
-  {
-    std::lock_guard lock(m_mutex);
-    if (!m_running) {
-      install_disk(std::move(disk), std::move(path));
-    } else {
-      r = m_running;
-    }
-  }
-  if (!r) {
-    if (done) done(true);
-    return;
-  }
-  // The swap itself runs on the event loop, like every other touch of the running queue.
-  asio::post(r->io,
-             [r, disk = std::move(disk), path = std::move(path), done = std::move(done)]() mutable {
-               std::unique_lock lock(r->mu);
-               if (r->stopped) {
-                 // reset() already ran: the device is inactive, swap directly.
-                 lock.unlock();
-                 r->owner.replace_disk(std::move(disk), std::move(path), std::move(done));
-                 return;
-               }
-               if (r->pending_disk) {  // a swap is already waiting: the newer file replaces it
-                 SwapDone dropped = std::move(r->pending_done);
-                 r->pending_disk.reset();
-                 if (dropped) {
-                   lock.unlock();
-                   dropped(false);
-                   lock.lock();
-                   if (r->stopped) return;
-                 }
-               }
-               r->start_swap(std::move(disk), std::move(path), std::move(done));
-             });
-}
-
-Result<void> BlockDevice::set_disk(DiskFile disk, std::string path) {
-  std::lock_guard lock(m_mutex);
-  if (m_running || m_ever_activated)
-    return make_error(ErrorCode::invalid_state,
-                      "virtio-blk: the read-only flag can only change before the driver starts");
-  m_disk = std::move(disk);
-  m_config.capacity = m_disk.capacity_sectors();
-  m_path = std::move(path);
-  set_features_for_disk();
-  return {};
 }
 
 void BlockDevice::notify(uint16_t queue_index) {

@@ -91,6 +91,11 @@ class ScenarioRun:
         self.t_end = None
         self.markers = {}      # MINIVMM-E2E key -> value ("" for bare markers like init-started)
         self.boot_timer_ms = None  # minivmm's "boot-timer: value=.. since_exec=Nms" (port 0x440)
+        self.first_attempt = None  # the ScenarioRun of an attempt that hung and was retried
+
+    def hang_lines(self):
+        """The E2E-HANG lines l1/hang_report.sh printed (what the processes were doing)."""
+        return [line for line in self.lines if "E2E-HANG" in line]
 
     @property
     def duration(self):
@@ -123,6 +128,10 @@ def parse_scenarios(lines, names):
     for t, line in lines:
         m = re.search(r"E2E-BEGIN (\S+)", line)
         if m and m.group(1) in runs:
+            if runs[m.group(1)].began:  # after E2E-RETRY: the new attempt replaces the hung one
+                retry = ScenarioRun(m.group(1))
+                retry.first_attempt = runs[m.group(1)]
+                runs[m.group(1)] = retry
             current = runs[m.group(1)]
             current.began, current.t_begin = True, t
             continue
@@ -256,10 +265,20 @@ def vmm_background(cmd, limit):
     """L1 snippet lines starting the VMM command `cmd` in the background with its console in
     $D/console.log (for wait_for), killed after `limit` seconds; $pid ends when the VMM does.
     Pair with VMM_FINISH, which prints the console (whole lines, never interleaved with L1's own
-    output) and exits with the VMM's exit code."""
+    output) and exits with the VMM's exit code. At the limit, /payload/hang-report first appends
+    what the VMM's threads are doing to the console log (and the scenario is retried once)."""
     return f"""
 : >"$D/console.log"
-( timeout -s KILL {int(limit)} {cmd} >"$D/console.log" 2>&1; echo $? >"$D/vmm.rc" ) &
+(
+  {cmd} >"$D/console.log" 2>&1 &
+  vmm=$!
+  ( trap 'kill $nap 2>/dev/null; exit 0' TERM
+    sleep {int(limit)} & nap=$!; wait $nap
+    sh /payload/hang-report $vmm >>"$D/console.log" 2>&1; kill -KILL $vmm ) &
+  dog=$!
+  wait $vmm; echo $? >"$D/vmm.rc"
+  kill $dog 2>/dev/null
+) &
 pid=$!
 """
 
