@@ -29,7 +29,8 @@ struct ConsoleConfig {
   Output output = Output::stdio;
   std::string path;
   std::function<void(std::string_view)> on_output;
-  /// Forward the process's stdin to the guest (the CLI sets this when stdin is a terminal or pipe).
+  /// Forward the process's stdin to the guest (the CLI sets this when stdin is a terminal). stdin
+  /// is read only as fast as the guest drains the UART's 4 KiB receive FIFO: nothing is dropped.
   bool stdin_input = false;
 };
 

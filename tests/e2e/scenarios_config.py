@@ -1,4 +1,4 @@
-"""`minivmm run --config` scenario of the minivmm e2e tests (minivmm only: QEMU has no such file).
+"""`minivmm run --config` scenarios of the minivmm e2e tests (minivmm only: QEMU has no such file).
 
 `config-file` writes a vm.json in L1 (kernel, initrd, 128 MiB, 2 vCPUs, a tagged cmdline, a "cli"
 object) and checks, in order: `--print-config` with `--memory 300` prints the merged config as
@@ -7,11 +7,16 @@ each fail with exit code 3 and one stderr line naming the file and the key; a co
 kernel fails with exit code 2; finally `minivmm run --config vm.json --memory 300` boots the guest,
 which must see 2 CPUs (from the file), 300 MiB (the option overrides the file) and the file's
 cmdline. The L1 side reports its facts as `MINIVMM-E2E key=value` lines (printf, one per line).
+
+`console-stdin` boots from a config with `console.stdin_input` set and pipes 64 KiB of random
+bytes (16 times the UART's receive FIFO) into minivmm's stdin once the guest has put its console
+in raw mode; the guest's sha256 of the 64 KiB it reads must equal L1's: stdin is read only as
+fast as the guest drains the FIFO, nothing is dropped.
 """
 import json
 
 from harness import (BASE_CMDLINE, GUEST_INITRD, VMLINUX, Fail, check_memory_and_cmdline,
-                     check_nproc, expect_marker, l1_mark_helpers)
+                     check_nproc, expect_marker, expect_rc, expect_value, l1_mark_helpers)
 
 CONFIG_DIR = "/tmp/e2e-config"
 CMDLINE = f"{BASE_CMDLINE} e2e.tag=config-file"
@@ -111,6 +116,50 @@ def check_config_file(run):
     check_memory_and_cmdline(300, CMDLINE)(run)
 
 
+STDIN_DIR = "/tmp/e2e-console-stdin"
+STDIN_JSON = {
+    "kernel_path": VMLINUX,
+    "initrd_path": GUEST_INITRD,
+    "memory_mib": 128,
+    "cmdline": f"{BASE_CMDLINE} e2e.script=console-stdin",
+    "console": {"output": "stdio", "stdin_input": True},
+}
+
+
+def console_stdin_shell(vmm):
+    """64 KiB of random bytes through a pipe into minivmm's stdin, written only once the guest
+    has put its console in raw mode (before that the line discipline would echo and edit them)."""
+    vm = json.dumps(STDIN_JSON, indent=2)
+    return f"""{l1_mark_helpers()}
+D={STDIN_DIR}
+rm -rf "$D"; mkdir -p "$D"
+cat >"$D/vm.json" <<'EOF'
+{vm}
+EOF
+head -c 65536 /dev/urandom >"$D/data"
+mark l1-stdin-sha256 "$(sha256sum "$D/data" | cut -d' ' -f1)"
+: >"$D/console.log"
+{{ wait_for 'MINIVMM-E2E ready-for-stdin' "$D/console.log" 120 $$ && cat "$D/data"; }} |
+  timeout -s KILL 150 /payload/minivmm run --config "$D/vm.json" >"$D/console.log" 2>&1
+echo $? >"$D/vmm.rc"
+cat "$D/console.log"
+exit "$(cat "$D/vmm.rc")"
+"""
+
+
+def check_console_stdin(run):
+    expect_marker(run, "ready-for-stdin")
+    expect_value(run, "stdin-bytes", "65536", "bytes the guest read from its console in 60 s")
+    want = expect_marker(run, "l1-stdin-sha256")
+    got = expect_marker(run, "stdin-sha256")
+    if got != want:
+        raise Fail(f"the guest read stdin-sha256={got!r} from its console, but L1 piped "
+                   f"{want!r} (64 KiB) into minivmm's stdin: bytes were lost or changed:\n"
+                   f"{run.quote_markers()}")
+    expect_rc(run, 0, "VMM (after the guest's reboot)")
+
+
 EXTRA_SCENARIOS = [
     ("config-file", config_shell, check_config_file, 120, ("minivmm",)),
+    ("console-stdin", console_stdin_shell, check_console_stdin, 200, ("minivmm",)),
 ]
