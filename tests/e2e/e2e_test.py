@@ -14,7 +14,7 @@ The L2 VMM is minivmm (`--vmm minivmm`, binary from `--minivmm PATH`) or, as a r
 proves the harness, guest kernel and initramfs, QEMU microvm (`--vmm qemu`).
 
 Usage:  tests/e2e/e2e_test.py [--vmm minivmm|qemu|minivmm,qemu] [--minivmm build/minivmm]
-                              [--only NAME[,NAME]] [--timeout 900] [--keep-log PATH] [--list]
+                              [--only NAME[,NAME]] [--timeout 1200] [--keep-log PATH] [--list]
 Prints `e2e: PASS <name>` / `e2e: FAIL <name>: <reason>` per scenario, then `N passed, M failed`;
 exits non-zero on any failure or timeout. Python standard library only.
 
@@ -252,7 +252,8 @@ def main():
                     help="minivmm binary (default: build/minivmm)")
     ap.add_argument("--only", action="append", metavar="NAME",
                     help="run only this scenario (repeatable, or comma-separated)")
-    ap.add_argument("--timeout", type=float, default=900, help="total L1 budget in seconds")
+    ap.add_argument("--timeout", type=float, default=1200,
+                    help="total L1 budget in seconds (room for one retry of a hung scenario)")
     ap.add_argument("--keep-log", metavar="PATH", help="write L1's serial log here")
     ap.add_argument("--scenario-timeout", type=float, metavar="SECONDS",
                     help="override every scenario's own timeout inside L1")
