@@ -237,10 +237,9 @@ def check_durability(run):
                  "first 8 MiB of the image after SIGKILL (flushed data lost)")
 
 
-def shell_rootfs_sandbox(vmm):
-    cmd = l2_command(vmm, VMLINUX, 256, vcpus=2,
-                     cmdline=f"{BASE_CMDLINE} quiet e2e.script=sandbox",
-                     rootfs=(f"{disk_dir(vmm)}/rootfs.img", False))
+def rootfs_boot_snippet(vmm, cmd):
+    """L1 snippet: a fresh 64 MiB ext4 root image at $D/rootfs.img, then `cmd` (which boots from
+    it), then a read-only e2fsck of the image (marker l1-fsck-rc); exits with cmd's status."""
     return disk_snippet(vmm, f"""
 mkrootfs "$D/rootfs.img" 64 || {{ echo "E2E-L1 mkfs.ext4 failed"; exit 90; }}
 {cmd}
@@ -250,6 +249,13 @@ mark l1-fsck-rc $?
 sed 's/^/E2E-L1 e2fsck: /' "$D/fsck.log"
 rm -rf "$D"
 exit $rc""")
+
+
+def shell_rootfs_sandbox(vmm):
+    cmd = l2_command(vmm, VMLINUX, 256, vcpus=2,
+                     cmdline=f"{BASE_CMDLINE} quiet e2e.script=sandbox",
+                     rootfs=(f"{disk_dir(vmm)}/rootfs.img", False))
+    return rootfs_boot_snippet(vmm, cmd)
 
 
 def check_rootfs_sandbox(run):

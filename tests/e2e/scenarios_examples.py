@@ -15,7 +15,7 @@ import re
 
 from harness import (BASE_CMDLINE, GUEST_INITRD, VMLINUX, Fail, check_boot, check_l1_setup,
                      expect_marker, expect_value)
-from scenarios_disk import disk_snippet
+from scenarios_disk import rootfs_boot_snippet
 
 C_EXAMPLE = "/payload/minivmm-c-example"
 C_EXAMPLE_REL = "examples/c/minivmm-c-example"
@@ -38,15 +38,7 @@ def c_example_shell(vmm):
 def c_example_rootfs_shell(vmm):
     cmd = (f"{C_EXAMPLE} --kernel {VMLINUX} --rootfs \"$D/rootfs.img\" --memory 256 --vcpus 2 "
            f"--cmdline '{C_CMDLINE}' </dev/null")
-    return disk_snippet(vmm, f"""
-mkrootfs "$D/rootfs.img" 64 || {{ echo "E2E-L1 mkfs.ext4 failed"; exit 90; }}
-{cmd}
-rc=$?
-/payload/e2fsck -fn "$D/rootfs.img" >"$D/fsck.log" 2>&1
-mark l1-fsck-rc $?
-sed 's/^/E2E-L1 e2fsck: /' "$D/fsck.log"
-rm -rf "$D"
-exit $rc""")
+    return rootfs_boot_snippet(vmm, cmd)
 
 
 def _lines(run, pattern):
